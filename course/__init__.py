@@ -1,0 +1,1 @@
+"""Course tooling: the grader, the server harness, the starter generator. See `python -m course --help`."""

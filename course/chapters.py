@@ -1,0 +1,93 @@
+"""The course map: every chapter, its slug, and its numbered tasks.
+
+One registry that the grader, the starter generator, the tests and the site all read, so a
+chapter's number, slug and task titles are written down exactly once. Task N.k is graded by
+the tests marked `task("N.k")` and explained by hint N.k on the chapter's page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    slug: str
+    title: str
+    tasks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        """A chapter is ready once it has tasks: then it has a solution, a starter and a suite."""
+        return bool(self.tasks)
+
+    @property
+    def page(self) -> str:
+        return f"docs/chapters/{self.slug}.md"
+
+    def task_title(self, task_id: str) -> str:
+        return self.tasks.get(task_id, "")
+
+
+CHAPTERS: list[Chapter] = [
+    Chapter(
+        1,
+        "ch01_accept_loop",
+        "The accept loop",
+        {
+            "1.1": "Open a listening socket",
+            "1.2": "Read the request: loop on recv",
+            "1.3": "Build a valid response",
+            "1.4": "Serve one client after another, for ever",
+        },
+    ),
+    Chapter(
+        2,
+        "ch02_headers",
+        "Reading and parsing the head",
+        {
+            "2.1": "Buffer the head up to the blank line",
+            "2.2": "Parse the request line",
+            "2.3": "Parse the header fields",
+            "2.4": "Route the request and answer errors",
+        },
+    ),
+    Chapter(
+        3,
+        "ch03_bodies",
+        "Request bodies",
+        {
+            "3.1": "Validate Content-Length",
+            "3.2": "Read exactly the body",
+            "3.3": "Echo the body back",
+            "3.4": "Limits and 100-continue",
+        },
+    ),
+    Chapter(4, "ch04_routing", "Routing"),
+    Chapter(5, "ch05_files", "Static files"),
+    Chapter(6, "ch06_gzip", "Compression"),
+    Chapter(7, "ch07_keepalive", "Persistent connections"),
+    Chapter(8, "ch08_chunked", "Chunked transfer coding"),
+    Chapter(9, "ch09_threading", "Concurrency"),
+]
+
+
+def get_chapter(key: int | str) -> Chapter:
+    """Look a chapter up by number (3, "3", "03") or slug ("ch03_bodies")."""
+    for chapter in CHAPTERS:
+        if str(key) == chapter.slug or str(key).lstrip("0") == str(chapter.number):
+            return chapter
+    known = ", ".join(f"{c.number} ({c.slug})" for c in CHAPTERS)
+    raise KeyError(f"no chapter {key!r}; the chapters are {known}")
+
+
+def ready_chapters() -> list[Chapter]:
+    return [chapter for chapter in CHAPTERS if chapter.ready]
+
+
+def chapter_of_task(task_id: str) -> Chapter:
+    return get_chapter(task_id.split(".")[0])

@@ -1,0 +1,3 @@
+"""Every suite under tests/ grades through the course plugin (markers, server fixtures, reports)."""
+
+pytest_plugins = ["course.pytest_plugin"]
