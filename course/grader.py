@@ -68,7 +68,9 @@ class Grade:
         return not self.problem and self.max_score > 0 and self.score == self.max_score
 
 
-def pytest_command(chapter: Chapter, impl: str, report: Path, wire_only: bool, suites: list[Chapter] | None = None) -> list[str]:
+def pytest_command(
+    chapter: Chapter, impl: str, report: Path, wire_only: bool, suites: list[Chapter] | None = None, extra_args: tuple[str, ...] = ()
+) -> list[str]:
     paths = [str(REPO_ROOT / "tests" / suite.slug) for suite in (suites or [chapter])]
     command = [
         sys.executable, "-m", "pytest", *paths,
@@ -82,7 +84,7 @@ def pytest_command(chapter: Chapter, impl: str, report: Path, wire_only: bool, s
     ]
     if wire_only:
         command += ["-m", "wire"]
-    return command
+    return command + list(extra_args)
 
 
 def read_record(path: Path) -> list[TestResult]:
@@ -107,12 +109,22 @@ def read_record(path: Path) -> list[TestResult]:
     return list(tests.values())
 
 
-def run_suite(chapter: Chapter, impl: str, wire_only: bool = False, suites: list[Chapter] | None = None, verbose: bool = False) -> Grade:
-    """Run the chapter's suite (or `suites`) against `impl` and collect the grade."""
+def run_suite(
+    chapter: Chapter,
+    impl: str,
+    wire_only: bool = False,
+    suites: list[Chapter] | None = None,
+    verbose: bool = False,
+    extra_args: tuple[str, ...] = (),
+) -> Grade:
+    """Run the chapter's suite (or `suites`) against `impl` and collect the grade.
+
+    `extra_args` go to pytest as they are (the course checks pass `-x` to stop early).
+    """
     grade = Grade(chapter, impl)
     with tempfile.TemporaryDirectory(prefix="httpfs-grade-") as scratch:
         report = Path(scratch) / "record.jsonl"
-        command = pytest_command(chapter, impl, report, wire_only, suites)
+        command = pytest_command(chapter, impl, report, wire_only, suites, extra_args)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         try:
             completed = subprocess.run(
