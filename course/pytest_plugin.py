@@ -137,11 +137,15 @@ class TestServer:
         return connection
 
     def exchange(self, request: bytes, method: str | None = None, expect: str = "a response"):
-        """Open a connection, send `request` in one segment, read one response."""
-        connection = self.connect()
-        connection.send(request)
-        method = method or request.split(b" ", 1)[0].decode("latin-1")
-        return connection.read_response(method=method, expect=expect)
+        """Open a connection, send `request` in one segment, read one response, close.
+
+        Closing at once is what a polite client does: a server that waits for the client to
+        close before it closes (to avoid an RST, RFC 9112 §9.6) is not kept waiting.
+        """
+        with self.connect() as connection:
+            connection.send(request)
+            method = method or request.split(b" ", 1)[0].decode("latin-1")
+            return connection.read_response(method=method, expect=expect)
 
     def stderr_text(self) -> str:
         return self.process.stderr.text(self.stderr_start)
