@@ -117,7 +117,8 @@ class ServerProcess:
         self.slug = slug
         self.args = args
         self.workdir = workdir
-        self.command = [sys.executable, "-u", "-m", slug, "--port", "0", *args]
+        port = [] if "--port" in args else ["--port", "0"]
+        self.command = [sys.executable, "-u", "-m", slug, *port, *args]
         env = dict(os.environ)
         env["PYTHONPATH"] = str(impl_dir)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -145,7 +146,7 @@ class ServerProcess:
         return f"http://{self.host}:{self.port}"
 
     def describe_command(self) -> str:
-        shown = ["python", "-m", self.slug, "--port", "0", *self.args]
+        shown = ["python", *self.command[2:]]
         return f"PYTHONPATH={self.impl_dir} " + " ".join(shown)
 
     def wait_until_listening(self, timeout: float = START_TIMEOUT) -> None:

@@ -19,8 +19,8 @@ TARGET = re.compile(rb"[\x21-\x7e]+")
 VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 # RFC 9110 §8.6: Content-Length = 1*DIGIT, ASCII digits only.
 DIGITS = re.compile(r"[0-9]+")
-# More digits than this cannot be a real length (2**63 - 1 has 19).
-MAX_LENGTH_DIGITS = 19
+# The largest length we take: what a signed 64-bit integer holds, as in most servers.
+MAX_CONTENT_LENGTH = 2**63 - 1
 
 
 class HttpError(Exception):

@@ -19,8 +19,8 @@ TARGET = re.compile(rb"[\x21-\x7e]+")
 VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 # RFC 9110 §8.6: Content-Length = 1*DIGIT, ASCII digits only.
 DIGITS = re.compile(r"[0-9]+")
-# More digits than this cannot be a real length (2**63 - 1 has 19).
-MAX_LENGTH_DIGITS = 19
+# The largest length we take: what a signed 64-bit integer holds, as in most servers.
+MAX_CONTENT_LENGTH = 2**63 - 1
 
 
 class HttpError(Exception):
@@ -162,7 +162,8 @@ def parse_content_length(request: Request) -> int:
             # int() would also accept "+5", " 5", "1_0" and "٥": a length is ASCII digits only.
             if not DIGITS.fullmatch(item):
                 raise HttpError(400, f"Content-Length must be digits only, not {item!r}")
-            if len(item) > MAX_LENGTH_DIGITS:
+            # Checking the digit count first keeps int() away from absurdly long strings.
+            if len(item) > len(str(MAX_CONTENT_LENGTH)) or int(item) > MAX_CONTENT_LENGTH:
                 raise HttpError(400, "Content-Length is too large to be a length")
             lengths.add(int(item))
     if len(lengths) > 1:

@@ -46,9 +46,13 @@ def test_restart_on_the_same_port_works_at_once(start_server):
     """A server restarted on the port it just used can bind it at once (SO_REUSEADDR)."""
     first = start_server()
     port = first.port
-    # Served and closed connections leave the server's side of the port in TIME_WAIT.
+    # The side that closes first keeps the connection in TIME_WAIT: wait for the server's
+    # close before closing, so the server's port is the one left in TIME_WAIT.
     for _ in range(3):
-        first.exchange(GET_AND_CLOSE).expect_status(200)
+        with first.connect() as connection:
+            connection.send(GET_AND_CLOSE)
+            connection.read_response().expect_status(200)
+            connection.expect_closed()
     first.process.stop()
     try:
         second = start_server("--port", str(port))
