@@ -28,6 +28,7 @@ REASON_PHRASES = {
 }
 
 
+# --8<-- [start:build_response]
 def build_response(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
     """The whole response as bytes: `HTTP/1.1 <status> <reason>`, the given header fields in
     order, a Content-Length counting the body's bytes, a blank line, the body.
@@ -37,3 +38,4 @@ def build_response(status: int, headers: list[tuple[str, str]], body: bytes) -> 
     """
     # TODO(task 1.3): Build a valid response. Read section 1.3 of chapter 1 (docs/chapters/ch01_accept_loop.md).
     raise NotImplementedError("task 1.3 (Build a valid response) is still to do: see docs/chapters/ch01_accept_loop.md")
+# --8<-- [end:build_response]

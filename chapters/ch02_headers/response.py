@@ -31,6 +31,7 @@ REASON_PHRASES = {
 }
 
 
+# --8<-- [start:build_response]
 def build_response(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
     """The whole response as bytes: `HTTP/1.1 <status> <reason>`, the given header fields in
     order, a Content-Length counting the body's bytes, a blank line, the body.
@@ -44,6 +45,7 @@ def build_response(status: int, headers: list[tuple[str, str]], body: bytes) -> 
     lines.append(f"Content-Length: {len(body)}")
     head = "\r\n".join(lines) + "\r\n\r\n"
     return head.encode("latin-1") + body
+# --8<-- [end:build_response]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 
-from .app import handle_request, maybe_find_route
+from .app import handle_request, maybe_find_route, request_path
 from .request import (
     HttpError,
     Request,
@@ -97,7 +97,7 @@ def read_request(connection: socket.socket, settings: Settings) -> Request:
     request = parse_head(head)
     length = body_length(request, settings.max_body)
     if maybe_find_route(request) is None:
-        raise HttpError(404, f"There is nothing at {request.target}")
+        raise HttpError(404, f"There is nothing at {request_path(request)}")
     # TODO(task 3.4): Limits and 100-continue. Read section 3.4 of chapter 3 (docs/chapters/ch03_bodies.md).
     raise NotImplementedError("task 3.4 (Limits and 100-continue) is still to do: see docs/chapters/ch03_bodies.md")
     request.body, _next_request = read_body(connection, after_head, length)

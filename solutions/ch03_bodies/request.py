@@ -161,7 +161,7 @@ def parse_content_length(request: Request) -> int:
             item = item.strip()
             # int() would also accept "+5", " 5", "1_0" and "٥": a length is ASCII digits only.
             if not DIGITS.fullmatch(item):
-                raise HttpError(400, f"Content-Length must be digits only, not {item!r}")
+                raise HttpError(400, "Content-Length must be digits only")
             # Checking the digit count first keeps int() away from absurdly long strings.
             if len(item) > len(str(MAX_CONTENT_LENGTH)) or int(item) > MAX_CONTENT_LENGTH:
                 raise HttpError(400, "Content-Length is too large to be a length")

@@ -13,7 +13,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 
-from .app import handle_request, maybe_find_route
+from .app import handle_request, maybe_find_route, request_path
 from .request import (
     HttpError,
     Request,
@@ -107,7 +107,7 @@ def read_request(connection: socket.socket, settings: Settings) -> Request:
     request = parse_head(head)
     length = body_length(request, settings.max_body)
     if maybe_find_route(request) is None:
-        raise HttpError(404, f"There is nothing at {request.target}")
+        raise HttpError(404, f"There is nothing at {request_path(request)}")
     # BEGIN SOLUTION task 3.4
     # RFC 9110 §10.1.1: the client waits for this before sending the body. A refused request
     # never gets here: it receives its final status instead, and the connection closes.
