@@ -158,7 +158,8 @@ def parse_content_length(request: Request) -> int:
     # RFC 9110 §8.6: repeated fields, or a comma-separated list, are fine if all agree.
     for value in values:
         for item in value.split(","):
-            item = item.strip()
+            # RFC 9110 §5.6.1: only spaces and tabs may surround a list item.
+            item = item.strip(" \t")
             # int() would also accept "+5", " 5", "1_0" and "٥": a length is ASCII digits only.
             if not DIGITS.fullmatch(item):
                 raise HttpError(400, "Content-Length must be digits only")
