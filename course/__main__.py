@@ -1,8 +1,10 @@
-"""The course's command line: `python -m course grade N`, `python -m course build [--check]`."""
+"""The course's command line: `python -m course grade N`, `python -m course build [--check]`,
+`python -m course grade N --submissions DIR` (a whole class), `python -m course gradescope N`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .chapters import CHAPTERS, get_chapter
@@ -38,18 +40,131 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--wire-only", action="store_true", help="only the tests that talk to the server over a socket")
     grade.add_argument("--results-json", metavar="FILE", help="write Gradescope-shaped results to FILE")
     grade.add_argument("-v", "--verbose", action="store_true", help="also show pytest's own output")
+    add_grading_options(grade)
+    batch = grade.add_argument_group("grading a folder of submissions")
+    batch.add_argument(
+        "--submissions",
+        metavar="DIR",
+        help="grade every sub-folder (or .zip) of DIR, each a chNN_slug/ folder or a course checkout",
+    )
+    batch.add_argument("--jobs", type=positive_int, default=0, metavar="N", help="submissions graded at once (default: one per core)")
+    batch.add_argument(
+        "--gradebook",
+        metavar="FILE",
+        help="the CSV gradebook to write (default: gradebook-chNN_slug.csv); results go to FILE's name + -results/",
+    )
+
+    gradescope = commands.add_parser("gradescope", help="build a Gradescope autograder bundle (autograder.zip) for a chapter")
+    gradescope.add_argument("chapter", type=chapter_argument, help="chapter number (1) or slug (ch01_accept_loop)")
+    gradescope.add_argument("-o", "--output", default="autograder.zip", metavar="ZIP", help="where to write it (default: autograder.zip)")
+    gradescope.add_argument("--wire-only", action="store_true", help="grade with the wire tests only")
+    gradescope.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=["hidden", "after_due_date", "after_published", "visible"],
+        help="when students see the hidden tests' results (Gradescope visibility; default after_published)",
+    )
+    add_grading_options(gradescope)
 
     build = commands.add_parser("build", help="regenerate chapters/ from solutions/ (maintainers: this overwrites chapters/)")
     build.add_argument("--check", action="store_true", help="change nothing; fail if chapters/ is out of sync")
 
     arguments = parser.parse_args(argv)
     if arguments.command == "grade":
-        from .grader import grade_command
+        return grade_dispatch(arguments, grade)
+    if arguments.command == "gradescope":
+        from .gradescope import build_bundle
 
-        return grade_command(arguments.chapter, arguments.impl, arguments.wire_only, arguments.results_json, arguments.verbose)
+        path = build_bundle(
+            arguments.chapter,
+            arguments.output,
+            wire_only=arguments.wire_only,
+            hidden=arguments.hidden,
+            limits=limits_from(arguments, single=True),
+            hidden_visibility=arguments.hidden_visibility,
+        )
+        print(f"Wrote {path}: upload it as the assignment's autograder (Configure Autograder > Zip file upload).")
+        return 0
     if arguments.command == "build":
         return build_command(arguments.check)
     return 2
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
+def add_grading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hidden",
+        metavar="DIR",
+        help="also run the hidden tests in DIR/chNN_slug/ (instructors: tests students do not have)",
+    )
+    parser.add_argument(
+        "--test-timeout", type=positive_float, metavar="S", help="cap on any one test, in seconds (20; 10 with --submissions)"
+    )
+    parser.add_argument(
+        "--submission-timeout",
+        type=positive_float,
+        metavar="S",
+        help="cap on grading one submission, its whole suite, in seconds (300; 60 with --submissions)",
+    )
+    parser.add_argument(
+        "--start-timeout",
+        type=positive_float,
+        metavar="S",
+        help="how long a server has to print its Listening line (half the test cap, at most 10)",
+    )
+
+
+def limits_from(arguments: argparse.Namespace, single: bool):
+    from .batch import BATCH_SUBMISSION_TIMEOUT, BATCH_TEST_TIMEOUT
+    from .grader import SUITE_TIMEOUT, TEST_TIMEOUT, Limits
+
+    test_default, suite_default = (TEST_TIMEOUT, SUITE_TIMEOUT) if single else (BATCH_TEST_TIMEOUT, BATCH_SUBMISSION_TIMEOUT)
+    return Limits(arguments.test_timeout or test_default, arguments.submission_timeout or suite_default, arguments.start_timeout)
+
+
+def grade_dispatch(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if arguments.submissions:
+        if arguments.impl != "chapters":
+            parser.error("--impl and --submissions do not go together: --submissions grades every folder in DIR")
+        if arguments.results_json:
+            parser.error("--results-json is for one submission; --submissions writes one results.json per submission")
+        from .batch import batch_command
+
+        return batch_command(
+            arguments.chapter,
+            arguments.submissions,
+            arguments.gradebook,
+            arguments.jobs or os.cpu_count() or 1,
+            arguments.wire_only,
+            arguments.hidden,
+            limits_from(arguments, single=False),
+        )
+    if arguments.gradebook or arguments.jobs:
+        parser.error("--gradebook and --jobs go with --submissions DIR")
+    from .grader import grade_command
+
+    return grade_command(
+        arguments.chapter,
+        arguments.impl,
+        arguments.wire_only,
+        arguments.results_json,
+        arguments.verbose,
+        hidden=arguments.hidden,
+        limits=limits_from(arguments, single=True),
+    )
 
 
 def build_command(check: bool) -> int:

@@ -5,22 +5,31 @@ test, then every result, to a JSON-lines record), so a submission that crashes, 
 floods output can never take the grader down with it. Scores are computed from the record:
 a test that failed, errored, timed out, was skipped, or never ran scores 0 and stays in the
 total; only a test skipped for a tool the machine lacks leaves the total. The table groups
-tests by task; results.json has the Gradescope shape.
+tests by task; results.json has the Gradescope shape. The child runs through
+`isolation.run_capped`: its own session, a cap per test (pytest-timeout) and per suite (the
+whole process group is killed), bounded output, and every process it left behind killed. A
+submission given by path is graded from a scratch copy (`batch.grade_submission`), the way
+the batch grader and the Gradescope bundle grade every submission.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import secrets
 import sys
 import tempfile
 import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .chapters import REPO_ROOT, Chapter
+from .isolation import run_capped
+
+if TYPE_CHECKING:
+    from .isolation import Sandbox
 
 SUITE_TIMEOUT = 300  # seconds for a whole suite, whatever the submission does
 TEST_TIMEOUT = 20  # seconds for any one test
@@ -54,6 +63,8 @@ class Grade:
     impl: str
     tests: list[TestResult] = field(default_factory=list)
     problem: str = ""  # what went wrong with the run itself, if anything
+    notes: dict = field(default_factory=dict, repr=False)  # what the grading plugin noticed (servers, output)
+    run: object = field(default=None, repr=False)  # the isolation.RunResult of the child pytest, if any
 
     @property
     def score(self) -> int:
@@ -68,20 +79,72 @@ class Grade:
         return not self.problem and self.max_score > 0 and self.score == self.max_score
 
 
+@dataclass
+class Limits:
+    """Time caps for one grading run: per test (pytest-timeout) and for the whole suite."""
+
+    test_timeout: float = TEST_TIMEOUT
+    suite_timeout: float = SUITE_TIMEOUT
+    start_timeout: float | None = None  # seconds a server has to print its Listening line
+
+    @property
+    def server_start_timeout(self) -> float:
+        """The start timeout: as asked, else the harness's, but always well inside one test's cap
+        (a start cut short by the test timeout would not count towards failing fast)."""
+        from .harness import START_TIMEOUT
+
+        return self.start_timeout or min(START_TIMEOUT, max(2.0, self.test_timeout / 2))
+
+
+def suite_paths(chapter: Chapter, suites: list[Chapter] | None = None, hidden: str | os.PathLike | None = None) -> list[str]:
+    """The test folders to run: each suite's tests/chNN_slug/, plus its hidden tests if any."""
+    paths = []
+    for suite in suites or [chapter]:
+        paths.append(str(REPO_ROOT / "tests" / suite.slug))
+        if hidden and (Path(hidden) / suite.slug).is_dir():
+            paths.append(str(Path(hidden).resolve() / suite.slug))
+    return paths
+
+
 def pytest_command(
-    chapter: Chapter, impl: str, report: Path, wire_only: bool, suites: list[Chapter] | None = None, extra_args: tuple[str, ...] = ()
+    chapter: Chapter,
+    impl: str,
+    report: Path,
+    wire_only: bool,
+    suites: list[Chapter] | None = None,
+    extra_args: tuple[str, ...] = (),
+    *,
+    limits: Limits | None = None,
+    notes: Path | None = None,
+    hidden: str | os.PathLike | None = None,
+    basetemp: Path | None = None,
+    capture: bool = True,
 ) -> list[str]:
-    paths = [str(REPO_ROOT / "tests" / suite.slug) for suite in (suites or [chapter])]
+    limits = limits or Limits()
     command = [
-        sys.executable, "-m", "pytest", *paths,
+        sys.executable, "-m", "pytest", *suite_paths(chapter, suites, hidden),
+        "--rootdir", str(REPO_ROOT),
+        "-p", "course.pytest_plugin",  # also for hidden tests, which sit outside tests/
+        "-p", "course.grading_plugin",
         "--impl", impl,
         "--chapter", str(chapter.number),
         "--course-report", str(report),
-        "--timeout", str(TEST_TIMEOUT),
+        "--timeout", f"{limits.test_timeout:g}",
         "-o", "addopts=",
+        # Plugins a grading run never uses; loading them costs seconds per run.
+        "-p", "no:nbmake", "-p", "no:xdist",
         "-p", "no:cacheprovider",
         "-q", "--tb=short", "--color=no",
     ]
+    if notes is not None:
+        command += ["--course-notes", str(notes)]
+    command += ["--course-start-timeout", f"{limits.server_start_timeout:g}"]
+    if basetemp is not None:
+        command += ["--basetemp", str(basetemp)]
+    if not capture:
+        # A submission imported by a unit test may flood stdout: let it go to our bounded
+        # drain instead of pytest's capture files.
+        command += ["--capture=no"]
     if wire_only:
         command += ["-m", "wire"]
     return command + list(extra_args)
@@ -91,22 +154,30 @@ def read_record(path: Path) -> list[TestResult]:
     tests: dict[str, TestResult] = {}
     if not path.exists():
         return []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+            kind, nodeid = record["kind"], record["nodeid"]
+        except (json.JSONDecodeError, KeyError, TypeError):
             continue  # a line cut short when the test process died
-        if record["kind"] == "collected":
-            tests[record["nodeid"]] = TestResult(
-                record["nodeid"], record["name"], record["title"], record["task"] or "", record["points"], record["wire"]
+        if kind == "collected":
+            tests[nodeid] = TestResult(
+                nodeid, record["name"], record["title"], record["task"] or "", record["points"], record["wire"]
             )
-        elif record["nodeid"] in tests:
-            result = tests[record["nodeid"]]
+        elif nodeid in tests:
+            result = tests[nodeid]
             result.outcome, result.output, result.duration = record["outcome"], record["output"], record["duration"]
     for result in tests.values():
         if result.outcome == "not run":
             result.output = "This test never finished: the test process stopped (crashed or was killed) before it."
     return list(tests.values())
+
+
+def read_notes(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def run_suite(
@@ -116,30 +187,46 @@ def run_suite(
     suites: list[Chapter] | None = None,
     verbose: bool = False,
     extra_args: tuple[str, ...] = (),
+    *,
+    limits: Limits | None = None,
+    hidden: str | os.PathLike | None = None,
+    sandbox: "Sandbox | None" = None,
 ) -> Grade:
     """Run the chapter's suite (or `suites`) against `impl` and collect the grade.
 
     `extra_args` go to pytest as they are (the course checks pass `-x` to stop early).
+    The child pytest runs in a session of its own: when `limits.suite_timeout` is hit, its
+    whole process group is killed, and afterwards every process it started (found by a token
+    in their environment) is killed too, so nothing a submission starts outlives its grading.
+    With a `sandbox` the run uses the sandbox's HOME, TMPDIR and working directory.
     """
+    limits = limits or Limits()
     grade = Grade(chapter, impl)
     with tempfile.TemporaryDirectory(prefix="httpfs-grade-") as scratch:
         report = Path(scratch) / "record.jsonl"
-        command = pytest_command(chapter, impl, report, wire_only, suites, extra_args)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        try:
-            completed = subprocess.run(
-                command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                timeout=SUITE_TIMEOUT, start_new_session=True,
-            )
-            output = completed.stdout.decode("utf-8", "replace")
-            if completed.returncode not in (0, 1):
-                grade.problem = f"pytest exited with status {completed.returncode}:\n{tail(output, 40)}"
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"").decode("utf-8", "replace")
-            grade.problem = f"the suite did not finish within {SUITE_TIMEOUT} s and was stopped"
-        if verbose:
-            print(output)
+        notes_path = Path(scratch) / "notes.json"
+        command = pytest_command(
+            chapter, impl, report, wire_only, suites, extra_args,
+            limits=limits, notes=notes_path, hidden=hidden,
+            basetemp=sandbox.tmp / "pytest" if sandbox else None,
+            capture=sandbox is None,
+        )
+        if sandbox is not None:
+            env, cwd, token, root = sandbox.env(), sandbox.work, sandbox.token, sandbox.root
+        else:
+            env, cwd, token, root = dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), REPO_ROOT, secrets.token_hex(12), None
+        # The grader's own package must be importable whatever the working directory.
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        run = run_capped(
+            command, cwd=cwd, env=env, timeout=limits.suite_timeout, token=token, sandbox_root=root, show_output=verbose
+        )
+        grade.run = run
+        if run.timed_out:
+            grade.problem = f"the suite did not finish within {limits.suite_timeout:g} s and was stopped"
+        elif run.returncode not in (0, 1):
+            grade.problem = f"pytest exited with status {run.returncode}" + (f":\n{tail(run.output, 40)}" if run.output else "")
         grade.tests = read_record(report)
+        grade.notes = read_notes(notes_path)
     if not grade.tests and not grade.problem:
         grade.problem = "no tests were collected"
     return grade
@@ -200,8 +287,11 @@ def render_failures(grade: Grade, limit_lines: int = 60) -> str:
     return "\n\n".join(blocks)
 
 
-def results_json(grade: Grade, started: float) -> dict:
-    """Gradescope's results.json shape: score, max_score, tests[] with name/score/max_score/output."""
+def results_json(grade: Grade, started: float, hidden_visibility: str = "after_published") -> dict:
+    """Gradescope's results.json shape: score, max_score, tests[] with name/score/max_score/output.
+
+    Hidden tests (those outside tests/, see `--hidden`) get `hidden_visibility`.
+    """
     tests = []
     for test in grade.tests:
         task_title = grade.chapter.task_title(test.task)
@@ -215,7 +305,7 @@ def results_json(grade: Grade, started: float) -> dict:
                 "status": "passed" if test.outcome == "passed" else "failed",
                 "output": test.output if test.outcome != "passed" else "",
                 "tags": ["wire" if test.wire else "unit", f"task {test.task}"],
-                "visibility": "visible",
+                "visibility": "visible" if test.nodeid.startswith("tests/") else hidden_visibility,
             }
         )
     result = {
@@ -229,9 +319,31 @@ def results_json(grade: Grade, started: float) -> dict:
     return result
 
 
-def grade_command(chapter: Chapter, impl: str, wire_only: bool, results_path: str | None, verbose: bool) -> int:
+def grade_command(
+    chapter: Chapter,
+    impl: str,
+    wire_only: bool,
+    results_path: str | None,
+    verbose: bool,
+    *,
+    hidden: str | None = None,
+    limits: Limits | None = None,
+) -> int:
+    """Grade one implementation and print the table. A submission given by path (not
+    `chapters` or `solutions`) is graded from a scratch copy, as the batch grader does."""
     started = time.time()
-    grade = run_suite(chapter, impl, wire_only=wire_only, verbose=verbose)
+    status_note = ""
+    if impl in ("chapters", "solutions"):
+        grade = run_suite(chapter, impl, wire_only=wire_only, verbose=verbose, hidden=hidden, limits=limits)
+    else:
+        from .batch import BatchOptions, grade_submission
+
+        options = BatchOptions(chapter, wire_only, hidden, limits or Limits())
+        result = grade_submission(Path(impl).expanduser(), options, verbose=verbose)
+        grade = result.grade
+        grade.impl = impl
+        if result.flags:
+            status_note = f"\nFlagged ({', '.join(result.flags)}): {result.message}"
     print(render_table(grade))
     failures = render_failures(grade)
     if failures:
@@ -239,6 +351,8 @@ def grade_command(chapter: Chapter, impl: str, wire_only: bool, results_path: st
         print(failures)
     if grade.problem:
         print(f"\nThe grading run itself had a problem: {grade.problem}")
+    if status_note:
+        print(status_note)
     if results_path:
         Path(results_path).parent.mkdir(parents=True, exist_ok=True)
         Path(results_path).write_text(json.dumps(results_json(grade, started), indent=2) + "\n", encoding="utf-8")

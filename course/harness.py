@@ -136,6 +136,7 @@ class ServerProcess:
         self.stderr = PipeDrain(self.process.stderr)
         self.host = ""
         self.port = 0
+        self.scratch: tempfile.TemporaryDirectory | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -165,7 +166,7 @@ class ServerProcess:
         self.host, self.port = match["host"], int(match["port"])
 
     def _raise_not_started(self, timeout: float) -> None:
-        code = self.process.poll()
+        code = self.wait(0.5)  # a server that just crashed may not have been reaped yet
         self.stop()
         if code is None:
             what = f"did not print `Listening on http://HOST:PORT` within {timeout:.0f} s"
@@ -205,6 +206,9 @@ class ServerProcess:
         for drain, pipe in ((self.stdout, self.process.stdout), (self.stderr, self.process.stderr)):
             drain.wait_closed(0.5)
             pipe.close()
+        if self.scratch is not None:
+            self.scratch.cleanup()
+            self.scratch = None
 
     def _signal_group(self, signum: int) -> None:
         try:
@@ -228,9 +232,12 @@ def launch_server(
 ) -> ServerProcess:
     """Start `python -m <chapter_slug> --port 0 *args` from `impl` and wait for it to listen."""
     impl_dir = resolve_impl(impl, chapter_slug)
+    scratch = None
     if workdir is None:
-        workdir = tempfile.mkdtemp(prefix="httpfs-server-")
+        scratch = tempfile.TemporaryDirectory(prefix="httpfs-server-")
+        workdir = scratch.name
     server = ServerProcess(impl_dir, chapter_slug, [str(a) for a in args], Path(workdir))
+    server.scratch = scratch  # removed when the server stops
     server.wait_until_listening(timeout)
     return server
 

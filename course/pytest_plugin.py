@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .chapters import Chapter, get_chapter
+from .chapters import CHAPTERS, Chapter, get_chapter
 from .harness import ImplementationNotFound, ServerDidNotStart, ServerProcess, launch_server, resolve_impl
 from .wire import Connection, Hint, WireFailure
 
@@ -60,9 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def suite_chapter(node: pytest.Item | pytest.Collector) -> Chapter | None:
     """The chapter whose suite holds this test (tests/chNN_slug/...), or None."""
-    for part in Path(str(node.path)).parts:
-        if part.startswith("ch") and part[2:4].isdigit():
-            return get_chapter(part)
+    slugs = {chapter.slug: chapter for chapter in CHAPTERS}
+    for part in Path(str(node.path)).parent.parts:
+        if part in slugs:
+            return slugs[part]
     return None
 
 

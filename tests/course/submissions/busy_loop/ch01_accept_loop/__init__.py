@@ -1,0 +1,1 @@
+"""Grader fixture `busy_loop`: see tests/course/submissions/README.md."""

@@ -1,0 +1,1 @@
+"""Grader fixture `exits_at_once`: see tests/course/submissions/README.md."""

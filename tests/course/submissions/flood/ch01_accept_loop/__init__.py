@@ -1,0 +1,1 @@
+"""Grader fixture `flood`: see tests/course/submissions/README.md."""

@@ -1,0 +1,1 @@
+"""Grader fixture `import_error`: see tests/course/submissions/README.md."""

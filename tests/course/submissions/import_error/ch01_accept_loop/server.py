@@ -1,0 +1,9 @@
+"""Broken: imports a module that does not exist, so neither the server nor the unit tests load."""
+
+import socket
+
+import httpserver_helpers_that_do_not_exist  # noqa: F401
+
+
+def create_listener(host, port):
+    return socket.create_server((host, port))

@@ -1,0 +1,1 @@
+"""Grader fixture `leaves_children`: see tests/course/submissions/README.md."""

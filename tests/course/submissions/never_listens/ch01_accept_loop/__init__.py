@@ -1,0 +1,1 @@
+"""Grader fixture `never_listens`: see tests/course/submissions/README.md."""

@@ -1,0 +1,1 @@
+"""Grader fixture `sleeps_in_handler`: see tests/course/submissions/README.md."""

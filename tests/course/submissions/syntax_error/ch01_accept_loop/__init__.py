@@ -1,0 +1,1 @@
+"""Grader fixture `syntax_error`: see tests/course/submissions/README.md."""

@@ -1,0 +1,3 @@
+from .server import create_listener
+
+print("unreachable", create_listener)

@@ -1,0 +1,1 @@
+"""Grader fixture `writes_outside`: see tests/course/submissions/README.md."""

@@ -1,0 +1,1 @@
+"""Grader fixture `wrong_port`: see tests/course/submissions/README.md."""
