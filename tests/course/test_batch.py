@@ -27,7 +27,8 @@ from course.batch_bench import make_class
 from course.chapters import REPO_ROOT, get_chapter
 from course.isolation import tree_listing
 
-pytestmark = pytest.mark.timeout(300)  # the class is graded once, in the first test that needs it
+# The class is graded once, in the first test that needs it: keep these tests on one xdist worker.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("graded_class")]
 
 CHAPTER = get_chapter(1)
 CAP = 10
