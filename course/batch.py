@@ -307,9 +307,14 @@ def explain(grade: Grade, status: str) -> str:
     if grade.problem:
         parts.append(grade.problem.splitlines()[0])
     if failed and status not in ("missing",):
-        gists = Counter(failure_gist(t.output) or t.outcome for t in failed)
+        # Tests that never ran (the run was cut short) say nothing of why: explain with those
+        # that ran and failed, when there are any.
+        ran = [t for t in failed if t.outcome != "not run"] or failed
+        gists = Counter(failure_gist(t.output) or t.outcome for t in ran)
         gist, count = gists.most_common(1)[0]
-        parts.append(f"{len(failed)}/{len(counted)} tests not passed; most often ({count}): {gist}")
+        never_ran = len(failed) - len(ran)
+        summary = f"{len(failed)}/{len(counted)} tests not passed" + (f" ({never_ran} never ran)" if never_ran else "")
+        parts.append(f"{summary}; most often ({count}): {gist}")
     return " | ".join(parts)
 
 

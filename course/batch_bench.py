@@ -7,7 +7,8 @@ committed as copies: correct submissions (copies of `solutions/chNN_slug`, in ev
 student may hand in: the package folder, a course checkout, one folder down, the package's
 files at the top, a .zip), partial ones (the chapter's mutants from `tests/course/mutants`,
 each a classic mistake), broken ones (the generated starter, a folder without the package),
-and the hostile and broken fixtures of `tests/course/submissions`. The batch grader is then
+and the hostile and broken fixtures of `tests/course/submissions` (each one the chapter 1
+solution with a few files replaced: `materialize_fixture`). The batch grader is then
 run on it as an instructor would (`python -m course grade N --submissions DIR`), and the
 wall-clock time gives the throughput. `tests/course/test_batch.py` grades the same kind of
 folder with tight caps.
@@ -30,10 +31,29 @@ from pathlib import Path
 from .chapters import REPO_ROOT, Chapter, get_chapter
 
 FIXTURES = REPO_ROOT / "tests" / "course" / "submissions"
+# Every fixture is this package with the fixture's own files laid over it.
+FIXTURE_BASE = REPO_ROOT / "solutions" / "ch01_accept_loop"
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def fixture_names() -> list[str]:
     return sorted(path.name for path in FIXTURES.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
+
+
+def materialize_fixture(name: str, destination: Path) -> Path:
+    """Write fixture `name` as a complete submission in `destination` (which may exist).
+
+    A fixture folder holds only the files that make it broken or hostile, at their place in a
+    submission (`<name>/ch01_accept_loop/server.py`, say). The submission is the chapter 1
+    solution, copied to `destination/ch01_accept_loop/`, with those files copied over it.
+    """
+    overlay = FIXTURES / name
+    if not overlay.is_dir() or name.startswith((".", "_")):
+        raise ValueError(f"no fixture {name!r} in {FIXTURES} (there are: {', '.join(fixture_names())})")
+    destination = Path(destination)
+    shutil.copytree(FIXTURE_BASE, destination / FIXTURE_BASE.name, ignore=IGNORED, dirs_exist_ok=True)
+    shutil.copytree(overlay, destination, ignore=IGNORED, dirs_exist_ok=True)
+    return destination
 
 
 def chapter_mutants(chapter: Chapter) -> list:
@@ -46,7 +66,7 @@ def chapter_mutants(chapter: Chapter) -> list:
 
 
 def _copy_package(source: Path, target: Path) -> None:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(source, target, ignore=IGNORED)
 
 
 def make_class(
@@ -99,7 +119,7 @@ def make_class(
 
     def hostile_maker(fixture: str):
         def hostile(name: str) -> None:
-            shutil.copytree(FIXTURES / fixture, target / name)
+            materialize_fixture(fixture, target / name)
             kinds[name] = f"hostile:{fixture}"
 
         hostile.label = fixture

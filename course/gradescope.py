@@ -3,7 +3,7 @@
 Strategy: `build_bundle` zips what grading needs and nothing else: the `course` package
 (grader, harness, plugins), the chapter's suite (and the earlier ones it may import from),
 hidden tests if asked for, `pyproject.toml` (pytest's markers), a minimal requirements
-list pinned to the versions the suites were checked with, `autograder.json` (the chapter and
+list pinned as the repository's `requirements.txt` pins them, `autograder.json` (the chapter and
 the caps), and Gradescope's two entry points from `course/templates/gradescope/`:
 `setup.sh` (a Python 3.11+ virtual environment with the requirements) and `run_autograder`,
 which calls `python -m course.gradescope run`. That grades `/autograder/submission` exactly
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import sys
 import time
 import zipfile
@@ -29,6 +30,9 @@ from .grader import Limits, results_json
 
 CONFIG_NAME = "autograder.json"
 TEMPLATES = Path(__file__).with_name("templates") / "gradescope"
+REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"  # the one place the course's versions are declared
+# A requirement line's distribution name, followed by extras, a version, a marker or nothing.
+REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?=$|[\[;<>=!~@ ])")
 ALWAYS_REQUIRED = ["pytest", "pytest-timeout"]
 # Imports the suites may use, and the distribution that provides each.
 KNOWN_DISTRIBUTIONS = {"h11": "h11", "httpx": "httpx", "requests": "requests", "pytest": "pytest"}
@@ -54,15 +58,45 @@ def imported_modules(folder: Path) -> set[str]:
     return found
 
 
-def requirements(folders: list[Path]) -> list[str]:
-    """Pinned requirements for the suites in `folders`: pytest, pytest-timeout, what they import."""
+def normalized(distribution: str) -> str:
+    """A distribution name as pip compares them (PEP 503): `Pytest_Timeout` is `pytest-timeout`."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def declared_requirements(path: Path = REQUIREMENTS_FILE) -> dict[str, str]:
+    """{normalized distribution name: its requirement line} for each requirement in `path`.
+
+    Comments, blank lines and pip options (`-r`, `--index-url`, ...) are skipped; a line is
+    kept as written (`pytest==9.2.0`), so a range or an environment marker carries over too.
+    """
+    declared = {}
+    if not path.is_file():
+        return declared
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = re.sub(r"(^|\s)#.*", "", line).strip()  # pip: a comment starts at a # after white space
+        name = REQUIREMENT_NAME.match(line)
+        if name:
+            declared[normalized(name.group(1))] = line
+    return declared
+
+
+def requirements(folders: list[Path], requirements_file: Path = REQUIREMENTS_FILE) -> list[str]:
+    """Requirements for the suites in `folders`: pytest, pytest-timeout, what they import.
+
+    Each is pinned as `requirements_file` pins it; one it does not name is pinned to the
+    installed version (or left unpinned if it is not installed either).
+    """
     needed = list(ALWAYS_REQUIRED)
     modules = set().union(*(imported_modules(folder) for folder in folders)) | imported_modules(Path(__file__).parent)
     for module, distribution in sorted(KNOWN_DISTRIBUTIONS.items()):
         if module in modules and distribution not in needed:
             needed.append(distribution)
+    declared = declared_requirements(requirements_file)
     pinned = []
     for distribution in needed:
+        if normalized(distribution) in declared:
+            pinned.append(declared[normalized(distribution)])
+            continue
         try:
             pinned.append(f"{distribution}=={metadata.version(distribution)}")
         except metadata.PackageNotFoundError:

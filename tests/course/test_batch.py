@@ -2,19 +2,21 @@
 
 The class is generated in a temporary folder (course/batch_bench.py: copies of the solution
 in every layout, mutants, the starter, a folder without the package, and every fixture of
-tests/course/submissions). The grader runs as an instructor runs it, through the command
-line, with tight caps so this stays quick; `python -m course.batch_bench` measures the
-throughput with the default caps. Checked: every submission gets a row and a results.json
-listing every test, hostile ones get 0 for what they break and a message saying why, no
-submission takes much longer than its cap, nothing a submission started is left running,
-and the submissions folder is left as it was.
+tests/course/submissions laid over the solution). The grader runs as an instructor runs it,
+through the command line, with tight caps so this stays quick; `python -m course.batch_bench`
+measures the throughput with the default caps. Checked: every submission gets a row and a
+results.json listing every test, hostile ones get 0 for what they break and a message saying
+why, no submission takes much longer than its cap, nothing a submission started is left
+running, and the submissions folder is left as it was.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -23,12 +25,11 @@ from pathlib import Path
 import pytest
 
 from course.batch import failure_gist, locate_package, Progress
-from course.batch_bench import make_class
+from course.batch_bench import FIXTURE_BASE, FIXTURES, fixture_names, make_class, materialize_fixture
 from course.chapters import REPO_ROOT, get_chapter
 from course.isolation import tree_listing
 
-# The class is graded once, in the first test that needs it: keep these tests on one xdist worker.
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("graded_class")]
+pytestmark = pytest.mark.timeout(300)  # the class is graded once, in the first test that needs it
 
 CHAPTER = get_chapter(1)
 CAP = 10
@@ -61,8 +62,23 @@ def processes_mentioning(*needles: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """Build the class of 30, grade it through the CLI, and hand back everything it wrote."""
-    base = tmp_path_factory.mktemp("batch")
+    """The class of 30, graded once per test run even when pytest-xdist runs these tests on
+    several workers: the first worker grades it, the others wait and read what it found."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return grade_class(tmp_path_factory.mktemp("batch"))
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for all workers of this run
+    with open(shared / "graded_class.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = shared / "graded_class.pickle"
+        if not saved.exists():
+            base = shared / "graded_class"
+            base.mkdir()
+            saved.write_bytes(pickle.dumps(grade_class(base)))
+        return pickle.loads(saved.read_bytes())
+
+
+def grade_class(base: Path) -> dict:
+    """Build the class of 30 in `base`, grade it through the CLI, and gather what it wrote."""
     submissions = base / "submissions"
     kinds = make_class(submissions, CHAPTER, 30, mutant_names=FAST_MUTANTS, fillers=("correct", "broken", "missing"))
     scratch = base / "scratch"  # the grader's TMPDIR: every sandbox lives under it
@@ -213,6 +229,23 @@ def test_the_submissions_folder_is_left_as_it_was(graded_class):
 
 
 # -- small pieces ---------------------------------------------------------------------------
+
+
+def test_fixtures_hold_only_the_files_they_change(tmp_path):
+    for name in fixture_names():
+        overlay = FIXTURES / name
+        files = [path.relative_to(overlay) for path in overlay.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+        assert files, f"{name}: an empty fixture is just the solution"
+        for relative in files:
+            assert relative.parts[0] == FIXTURE_BASE.name, f"{name}: {relative} is not in the {FIXTURE_BASE.name} package"
+            original = FIXTURE_BASE.joinpath(*relative.parts[1:])
+            assert not original.is_file() or original.read_bytes() != (overlay / relative).read_bytes(), (
+                f"{name}: {relative} is a copy of the solution's: delete it, the solution is the base"
+            )
+        package = materialize_fixture(name, tmp_path / name) / FIXTURE_BASE.name
+        assert sorted(path.name for path in package.iterdir()) == sorted(path.name for path in FIXTURE_BASE.glob("*.py"))
+        for relative in files:
+            assert (tmp_path / name / relative).read_bytes() == (overlay / relative).read_bytes()
 
 
 def test_locate_package_accepts_every_layout(tmp_path):

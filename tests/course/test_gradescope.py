@@ -16,11 +16,14 @@ import subprocess
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from course import gradescope
 from course.batch import collect_roster
+from course.batch_bench import materialize_fixture
 from course.chapters import REPO_ROOT, get_chapter
 from course.gradescope import extract_bundle
 
@@ -82,7 +85,7 @@ def runs(bundle, tmp_path_factory):
         "correct": package_copy(REPO_ROOT / "solutions" / SLUG),
         "checkout": package_copy(REPO_ROOT / "chapters" / SLUG, "chapters"),
         "empty": lambda submission: (submission / "README.md").write_text("oops\n"),
-        "hostile": lambda submission: shutil.copytree(REPO_ROOT / "tests/course/submissions/kills_the_grader", submission, dirs_exist_ok=True),
+        "hostile": lambda submission: materialize_fixture("kills_the_grader", submission),
     }
     with ThreadPoolExecutor(4) as pool:
         futures = {name: pool.submit(simulate, bundle, base / name / "autograder", fill) for name, fill in cases.items()}
@@ -103,7 +106,22 @@ def test_bundle_holds_the_entry_points_the_suites_and_requirements(bundle):
     assert not any("__pycache__" in name or name.startswith("solutions/") for name in names)
     packages = {line.split("==")[0] for line in requirements.split()}
     assert {"pytest", "pytest-timeout", "h11"} <= packages
+    assert set(requirements.splitlines()) <= set(gradescope.declared_requirements().values()), "pinned as requirements.txt pins them"
     assert config["chapter"] == 1 and config["hidden"] is True
+
+
+def test_requirements_are_pinned_from_requirements_txt(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_x.py").write_text("import h11\nimport httpx\n")
+    pins = tmp_path / "requirements.txt"
+    pins.write_text("# pins\n-r other.txt\nPytest==0.0.1  # a comment\nhttpx >= 0.1 ; python_version >= '3.11'\n")
+    assert gradescope.requirements([suite], pins)[:4] == [
+        "Pytest==0.0.1",  # as written there
+        f"pytest-timeout=={metadata.version('pytest-timeout')}",  # not there: the installed version
+        f"h11=={metadata.version('h11')}",
+        "httpx >= 0.1 ; python_version >= '3.11'",
+    ]
 
 
 def test_setup_script_is_valid_bash(bundle, tmp_path):

@@ -1,4 +1,4 @@
-"""Hostile: announces its port, then spins in a busy loop without accepting, ignoring SIGTERM."""
+"""Grader fixture `busy_loop` (hostile): announces its port, then spins without accepting, ignoring SIGTERM."""
 
 import signal
 import sys

@@ -1,4 +1,4 @@
-"""Broken: exits at once, status 0, before listening (a `main()` that is never called, say)."""
+"""Grader fixture `exits_at_once` (broken): exits with status 0 before listening (a `main()` never called, say)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""Broken: imports a module that does not exist, so neither the server nor the unit tests load."""
+"""Grader fixture `import_error` (broken): imports a module that does not exist, so the server cannot start."""
 
 import socket
 

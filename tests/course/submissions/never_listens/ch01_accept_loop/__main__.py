@@ -1,4 +1,4 @@
-"""Broken: logs to stderr, never prints `Listening on ...`, and sleeps (as if stuck before bind)."""
+"""Grader fixture `never_listens` (broken): logs to stderr, never prints `Listening on`, sleeps (stuck before bind)."""
 
 import sys
 import time

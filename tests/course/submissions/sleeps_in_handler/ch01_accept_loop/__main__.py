@@ -1,4 +1,4 @@
-"""Hostile: accepts and reads the request, then sleeps for ever in the handler."""
+"""Grader fixture `sleeps_in_handler` (hostile): accepts and reads the request, then sleeps for ever in the handler."""
 
 import signal
 import sys

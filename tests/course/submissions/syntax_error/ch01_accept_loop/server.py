@@ -1,4 +1,4 @@
-"""Broken: a syntax error (a missing colon), so the package does not even compile."""
+"""Grader fixture `syntax_error` (broken): a syntax error (a missing colon): server.py does not even compile."""
 
 import socket
 

@@ -1,4 +1,4 @@
-"""Broken: listens on one port but announces another one (which refuses connections)."""
+"""Grader fixture `wrong_port` (broken): listens on one port but announces another one (which refuses connections)."""
 
 import socket
 import sys

@@ -1,1 +1,0 @@
-"""Grader fixture `busy_loop`: see tests/course/submissions/README.md."""

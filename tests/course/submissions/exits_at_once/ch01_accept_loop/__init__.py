@@ -1,1 +1,0 @@
-"""Grader fixture `exits_at_once`: see tests/course/submissions/README.md."""

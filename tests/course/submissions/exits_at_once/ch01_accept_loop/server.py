@@ -1,2 +1,0 @@
-def create_listener(host, port):
-    return None

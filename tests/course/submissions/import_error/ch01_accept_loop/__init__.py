@@ -1,1 +1,0 @@
-"""Grader fixture `import_error`: see tests/course/submissions/README.md."""

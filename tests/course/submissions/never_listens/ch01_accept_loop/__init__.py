@@ -1,1 +1,0 @@
-"""Grader fixture `never_listens`: see tests/course/submissions/README.md."""

@@ -1,1 +1,0 @@
-"""Grader fixture `syntax_error`: see tests/course/submissions/README.md."""

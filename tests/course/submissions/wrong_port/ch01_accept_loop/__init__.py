@@ -1,1 +1,0 @@
-"""Grader fixture `wrong_port`: see tests/course/submissions/README.md."""
