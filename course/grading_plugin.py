@@ -47,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(original, "_course_guarded", False):
         return
 
-    def guarded_launch(chapter_slug, impl="solutions", args=(), workdir=None, timeout=None):
+    def guarded_launch(chapter_slug, impl="solutions", args=(), workdir=None, timeout=None, **options):
         timeout = _state["start_timeout"] if timeout is None else timeout
         if _state["timeouts_in_a_row"] >= TIMEOUTS_BEFORE_GIVING_UP:
             _state["start_failures"] += 1
@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         started = time.monotonic()
         try:
-            server = original(chapter_slug, impl, args, workdir=workdir, timeout=timeout)
+            server = original(chapter_slug, impl, args, workdir=workdir, timeout=timeout, **options)
         except ServerDidNotStart as error:
             _state["start_failures"] += 1
             if time.monotonic() - started >= timeout * 0.9:  # it hung rather than failed

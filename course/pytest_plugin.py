@@ -185,9 +185,9 @@ def start_server(request: pytest.FixtureRequest, impl_dir: Path, chapter: Chapte
     started: list[TestServer] = []
     request.node._course_servers = started
 
-    def start(*args: str, workdir: Path | None = None) -> TestServer:
+    def start(*args: str, workdir: Path | None = None, unbuffered: bool = True) -> TestServer:
         try:
-            process = launch_server(chapter.slug, impl_dir, list(args), workdir=workdir or tmp_path)
+            process = launch_server(chapter.slug, impl_dir, list(args), workdir=workdir or tmp_path, unbuffered=unbuffered)
         except ServerDidNotStart as error:
             raise WireFailure(f"{error}\n{hint.render()}") from None
         server = TestServer(process, hint)

@@ -41,6 +41,23 @@ def test_listens_on_the_port_it_announces(server):
 
 
 @pytest.mark.task("1.1")
+@pytest.mark.points(1)
+def test_listening_line_is_flushed(start_server):
+    """The `Listening on` line is flushed at once, even when stdout is a pipe (block-buffered)."""
+    try:
+        server = start_server(unbuffered=False)
+    except WireFailure as failure:
+        if "did not print" not in str(failure):
+            raise  # it crashed or printed something else: that failure says it best
+        raise WireFailure(
+            "Expected: the `Listening on` line as soon as the socket listens, with stdout a pipe.\n"
+            "Problem: it never arrived. When stdout is not a terminal, print() output waits in a "
+            "buffer: print it with flush=True.\n" + str(failure)
+        ) from None
+    expect_hello(server.exchange(GET))
+
+
+@pytest.mark.task("1.1")
 @pytest.mark.points(2)
 def test_restart_on_the_same_port_works_at_once(start_server):
     """A server restarted on the port it just used can bind it at once (SO_REUSEADDR)."""

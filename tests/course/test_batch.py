@@ -115,7 +115,7 @@ def wire_points(result_json) -> int:
     return sum(test["score"] for test in result_json["tests"] if "wire" in test["tags"])
 
 
-def test_every_submission_gets_a_row_and_a_full_results_file(graded_class):
+def test_every_submission_gets_a_row_and_a_full_results_file(graded_class, chapter1_suite):
     completed = graded_class["completed"]
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert len(graded_class["kinds"]) == 30
@@ -125,9 +125,9 @@ def test_every_submission_gets_a_row_and_a_full_results_file(graded_class):
         titles = sorted(test["name"] for test in result["tests"])
         roster = roster or titles
         assert titles == roster, f"{name}: its results.json does not list every test"
-        assert result["max_score"] == 36 and all(test["max_score"] > 0 for test in result["tests"])
+        assert result["max_score"] == chapter1_suite.points and all(test["max_score"] > 0 for test in result["tests"])
         row = graded_class["rows"][name]
-        assert row["max"] == "36" and row["status"], row
+        assert row["max"] == str(chapter1_suite.points) and row["status"], row
         assert int(row["points"]) == result["score"]
     # The progress shows one plain line per submission (stderr is not a terminal here).
     assert completed.stderr.count("/30] ") == 30
@@ -135,12 +135,12 @@ def test_every_submission_gets_a_row_and_a_full_results_file(graded_class):
     print(f"\n30 submissions graded in {graded_class['seconds']:.1f} s")
 
 
-def test_scores_match_what_each_submission_is(graded_class):
+def test_scores_match_what_each_submission_is(graded_class, chapter1_suite):
     rows, results = graded_class["rows"], graded_class["results"]
     for name in named(graded_class, "correct"):
-        assert (rows[name]["status"], rows[name]["points"]) == ("ok", "36"), rows[name]
+        assert (rows[name]["status"], rows[name]["points"]) == ("ok", str(chapter1_suite.points)), rows[name]
     for name in named(graded_class, "partial"):
-        assert rows[name]["status"] in ("partial", "timeout") and 0 < int(rows[name]["points"]) < 36, rows[name]
+        assert rows[name]["status"] in ("partial", "timeout") and 0 < int(rows[name]["points"]) < chapter1_suite.points, rows[name]
     for name in named(graded_class, "broken"):
         assert rows[name]["points"] == "0" and "NotImplementedError" in rows[name]["message"], rows[name]
     for name in named(graded_class, "missing"):
@@ -194,10 +194,10 @@ def test_every_submission_is_bounded_in_time(graded_class):
         assert float(row["seconds"]) <= CAP + CAP_SLACK, row
 
 
-def test_the_killer_crashes_only_its_own_run(graded_class):
+def test_the_killer_crashes_only_its_own_run(graded_class, chapter1_suite):
     row, result = hostile(graded_class, "kills_the_grader")
     assert (row["status"], row["points"]) == ("crashed", "0"), row
-    assert len(result["tests"]) == 21
+    assert len(result["tests"]) == chapter1_suite.tests
 
 
 def test_flood_is_survived_and_flagged(graded_class):

@@ -46,7 +46,7 @@ def test_workflow_reports_the_grade_step_to_classroom():
     assert checkouts == ["submission", "grader"]
 
 
-def test_grade_step_writes_points_for_the_reporter(tmp_path):
+def test_grade_step_writes_points_for_the_reporter(chapter1_suite, tmp_path):
     workflow = load_workflow()
     grade = step(workflow, "grade")
     workspace = tmp_path / "workspace"
@@ -67,8 +67,8 @@ def test_grade_step_writes_points_for_the_reporter(tmp_path):
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     line = next(line for line in output.read_text().splitlines() if line.startswith("result="))
     result = json.loads(base64.b64decode(line.removeprefix("result=")))
-    assert result["max_score"] == 36, completed.stdout[-3000:]
-    assert sum(test["score"] for test in result["tests"]) == 36
+    assert result["max_score"] == chapter1_suite.points, completed.stdout[-3000:]
+    assert sum(test["score"] for test in result["tests"]) == chapter1_suite.points
     assert result["status"] == "pass" and all(test["status"] == "pass" for test in result["tests"])
 
 

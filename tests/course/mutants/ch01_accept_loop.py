@@ -59,6 +59,14 @@ MUTANTS = [
     ),
     Mutant(
         CHAPTER,
+        "listening_line_not_flushed",
+        "prints the Listening line without flushing it",
+        "__main__.py",
+        'print(f"Listening on http://{host}:{port}", flush=True)',
+        'print(f"Listening on http://{host}:{port}")',
+    ),
+    Mutant(
+        CHAPTER,
         "dies_on_reset",
         "lets one client's connection error end the server",
         "server.py",
