@@ -96,8 +96,8 @@ CHAPTERS: list[Chapter] = [
         "Compression",
         {
             "6.1": "Parse Accept-Encoding",
-            "6.2": "Compress what pays",
-            "6.3": "Vary, ETags and HEAD",
+            "6.2": "Compress what pays, with Vary",
+            "6.3": "An ETag per encoding",
         },
     ),
     Chapter(7, "ch07_keepalive", "Persistent connections"),

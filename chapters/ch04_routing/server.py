@@ -137,6 +137,7 @@ def handle_connection(connection: socket.socket, settings: Settings) -> None:
     send_response(connection, response, request)
 
 
+# --8<-- [start:send_response]
 def send_response(connection: socket.socket, response: Response, request: Request | None) -> None:
     """One sendall for the whole response; the connection closes after it.
 
@@ -149,6 +150,7 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     # TODO(task 4.3): Unknown methods (501) and HEAD. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
     raise NotImplementedError("task 4.3 (Unknown methods (501) and HEAD) is still to do: see docs/chapters/ch04_routing.md")
     connection.sendall(data)
+# --8<-- [end:send_response]
 # --8<-- [end:handle_connection]
 
 
