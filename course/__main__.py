@@ -1,5 +1,6 @@
 """The course's command line: `python -m course grade N`, `python -m course build [--check]`,
-`python -m course grade N --submissions DIR` (a whole class), `python -m course gradescope N`."""
+`python -m course grade N --submissions DIR` (a whole class), `python -m course gradescope N`,
+`python -m course bench --memory`."""
 
 from __future__ import annotations
 
@@ -69,7 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="regenerate chapters/ from solutions/ (maintainers: this overwrites chapters/)")
     build.add_argument("--check", action="store_true", help="change nothing; fail if chapters/ is out of sync")
 
+    bench = commands.add_parser("bench", help="measure a solution (benchmarks report figures; they are not tests)")
+    bench.add_argument("--memory", action="store_true", help="peak memory of the server while it sends one large file")
+    bench.add_argument("--chapter", type=chapter_argument, default=None, help="the solution to measure (default: 5)")
+    bench.add_argument("--size-mb", type=positive_int, default=200, help="size of the file to serve, in MiB (default 200)")
+    bench.add_argument("--impl", default="solutions", help="solutions (the default), chapters, or PATH")
+
     arguments = parser.parse_args(argv)
+    if arguments.command == "bench":
+        return bench_command(arguments, bench)
     if arguments.command == "grade":
         return grade_dispatch(arguments, grade)
     if arguments.command == "gradescope":
@@ -165,6 +174,17 @@ def grade_dispatch(arguments: argparse.Namespace, parser: argparse.ArgumentParse
         hidden=arguments.hidden,
         limits=limits_from(arguments, single=True),
     )
+
+
+def bench_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .bench import memory_benchmark
+
+    if not arguments.memory:
+        parser.error("choose a benchmark: --memory (the throughput benchmark comes with chapter 9)")
+    chapter = arguments.chapter or get_chapter(5)
+    if chapter.number < 5:
+        parser.error("the memory benchmark serves a file: it needs chapter 5 or later")
+    return memory_benchmark(chapter, arguments.size_mb, arguments.impl)
 
 
 def build_command(check: bool) -> int:

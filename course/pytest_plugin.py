@@ -12,6 +12,7 @@ that never ran (the test process died) as 0 instead of dropping it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -250,7 +251,20 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def require_tool(path: str, why: str) -> None:
     """Skip, leaving the points total, when the machine lacks a tool: the machine's fault."""
     if not Path(path).exists() and not shutil.which(path):
-        pytest.skip(f"{MISSING_TOOL} {path} is not installed on this machine ({why})")
+        missing(f"{path} is not installed on this machine ({why})")
+
+
+def require_module(name: str, why: str) -> None:
+    """Like require_tool, for a Python package that drives a tool (playwright)."""
+    if importlib.util.find_spec(name) is None:
+        missing(f"the Python package {name} is not installed ({why})")
+
+
+def missing(what: str) -> None:
+    """Skip as the machine's fault; CI sets HTTPFS_REQUIRE_TOOLS=1 so that nothing skips there."""
+    if os.environ.get("HTTPFS_REQUIRE_TOOLS"):
+        pytest.fail(f"{what}; HTTPFS_REQUIRE_TOOLS is set, so every tool must be present")
+    pytest.skip(f"{MISSING_TOOL} {what}")
 
 
 class CourseReport:
