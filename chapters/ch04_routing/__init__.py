@@ -1,1 +1,1 @@
-"""Chapter 3 — bodies: Content-Length bodies, 100-continue, body limits, POST /echo."""
+"""Chapter 4 — routing: method and path patterns (exact > parameter > wildcard), query strings, 404/405/501, HEAD, Date."""

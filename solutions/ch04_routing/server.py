@@ -137,6 +137,7 @@ def handle_connection(connection: socket.socket, settings: Settings) -> None:
     send_response(connection, response, request)
 
 
+# --8<-- [start:send_response]
 def send_response(connection: socket.socket, response: Response, request: Request | None) -> None:
     """One sendall for the whole response; the connection closes after it.
 
@@ -154,6 +155,7 @@ def send_response(connection: socket.socket, response: Response, request: Reques
         data += response.body
     # END SOLUTION
     connection.sendall(data)
+# --8<-- [end:send_response]
 # --8<-- [end:handle_connection]
 
 
