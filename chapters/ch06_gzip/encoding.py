@@ -15,6 +15,7 @@ import re
 
 from .response import Response
 
+# --8<-- [start:constants]
 # Media types worth compressing: text of any kind. Images, audio, video and archives are
 # compressed already; gzip would only cost time (and often add bytes).
 COMPRESSIBLE_TYPES = {
@@ -27,6 +28,7 @@ COMPRESSIBLE_TYPES = {
 GZIP_MAX_FILE = 8 * 1024 * 1024
 # RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
 QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+# --8<-- [end:constants]
 
 
 # --8<-- [start:parse_accept_encoding]
@@ -57,11 +59,13 @@ def is_compressible(content_type: str) -> bool:
 # --8<-- [end:is_compressible]
 
 
+# --8<-- [start:header_value]
 def header_value(response: Response, name: str) -> str | None:
     for key, value in response.headers:
         if key.lower() == name.lower():
             return value
     return None
+# --8<-- [end:header_value]
 
 
 # --8<-- [start:gzip_etag]
@@ -72,12 +76,14 @@ def gzip_etag(etag: str) -> str:
 # --8<-- [end:gzip_etag]
 
 
+# --8<-- [start:body_bytes]
 def body_bytes(response: Response) -> bytes:
     """The whole body, reading a file body from disk (callers check its size first)."""
     if response.file is None:
         return response.body
     with open(response.file.path, "rb") as file:
         return file.read(response.file.size)
+# --8<-- [end:body_bytes]
 
 
 # --8<-- [start:negotiate_encoding]

@@ -1,1 +1,1 @@
-"""Chapter 3 — bodies: Content-Length bodies, 100-continue, body limits, POST /echo."""
+"""Chapter 6 — gzip: Accept-Encoding negotiation, gzip for compressible responses, Vary, an ETag per encoding."""
