@@ -1,1 +1,1 @@
-"""Chapter 3 — bodies: Content-Length bodies, 100-continue, body limits, POST /echo."""
+"""Chapter 5 — files: a folder served under /files/, MIME types, ETag and 304, folders, atomic uploads, traversal safety."""

@@ -171,9 +171,11 @@ def file_response(request: Request, path: Path) -> Response:
 # --8<-- [end:file_response]
 
 
+# --8<-- [start:redirect]
 def redirect(location: str) -> Response:
     """301: the resource lives at `location`; clients follow it (RFC 9110 §15.4.2)."""
     return Response(301, [("Location", location), ("Content-Type", "text/plain; charset=utf-8")], f"Moved to {location}".encode())
+# --8<-- [end:redirect]
 
 
 class StaticFiles:

@@ -64,14 +64,17 @@ def interim_response(status: int) -> bytes:
     return f"HTTP/1.1 {status} {REASON_PHRASES[status]}\r\n\r\n".encode("latin-1")
 
 
+# --8<-- [start:FileBody]
 @dataclass
 class FileBody:
     """A body that stays on disk until it is sent: the server streams it in blocks."""
 
     path: Path
     size: int
+# --8<-- [end:FileBody]
 
 
+# --8<-- [start:Response]
 @dataclass
 class Response:
     """What the application answers. Content-Length and Connection are the server's business.
@@ -88,6 +91,7 @@ class Response:
     @property
     def content_length(self) -> int:
         return self.file.size if self.file is not None else len(self.body)
+# --8<-- [end:Response]
 
 
 def text_response(status: int, text: str) -> Response:
