@@ -1,0 +1,217 @@
+"""Classic chapter 4 mistakes."""
+
+from . import Mutant
+
+CHAPTER = "ch04_routing"
+
+PICK_MOST_SPECIFIC = "        return sorted(for_method, key=lambda match: pattern_kind(match.route.pattern))[0]"
+RAISE_405 = '            raise HttpError(405, f"{method} is not allowed here", [("Allow", ", ".join(allowed))])'
+DATE = '    headers.append(("Date", formatdate(usegmt=True)))'
+
+MUTANTS = [
+    # -- 4.1 the target: split, then decode ------------------------------------------------------
+    Mutant(
+        CHAPTER,
+        "decodes_before_splitting",
+        "percent-decodes the whole path before splitting it, so an encoded slash becomes a separator",
+        "app.py",
+        "    return ROUTER.find(request.method, raw_path)",
+        "    return ROUTER.find(request.method, percent_decode(raw_path))",
+    ),
+    Mutant(
+        CHAPTER,
+        "escape_as_latin1_character",
+        "turns each %XX into the character chr(XX) instead of a byte, so é (%C3%A9) comes out as Ã©",
+        "target.py",
+        "        decoded.append(int(escape, 16))",
+        '        decoded += chr(int(escape, 16)).encode("utf-8")',
+    ),
+    Mutant(
+        CHAPTER,
+        "broken_escape_kept",
+        "keeps a `%` that is not followed by two hex digits as it is instead of answering 400",
+        "target.py",
+        '            raise HttpError(400, f"a % must be followed by two hex digits, not {escape!r}")',
+        '            decoded += b"%"\n            index += 1\n            continue',
+    ),
+    Mutant(
+        CHAPTER,
+        "plus_not_a_space",
+        "leaves `+` in a query value as a plus instead of a space",
+        "target.py",
+        '        value = percent_decode(value.replace("+", " "))',
+        "        value = percent_decode(value)",
+    ),
+    Mutant(
+        CHAPTER,
+        "last_query_value_only",
+        "keeps only the last value of a repeated query name",
+        "target.py",
+        "        values.setdefault(name, []).append(value)",
+        "        values[name] = [value]",
+    ),
+    Mutant(
+        CHAPTER,
+        "query_decoded_before_splitting",
+        "percent-decodes the query string before splitting it, so %26 and %3D split it too",
+        "app.py",
+        '            "query": parse_query(raw_query),',
+        '            "query": parse_query(percent_decode(raw_query)),',
+    ),
+    Mutant(
+        CHAPTER,
+        "absolute_form_refused",
+        "accepts only targets that start with / and refuses the absolute form with 400",
+        "target.py",
+        "    absolute = ABSOLUTE_FORM.match(target)",
+        "    absolute = None",
+    ),
+    # -- 4.2 matching and priority -------------------------------------------------------------
+    Mutant(
+        CHAPTER,
+        "last_match_wins",
+        "keeps the last route that fits (a loop that overwrites its match) instead of the most specific",
+        "router.py",
+        PICK_MOST_SPECIFIC,
+        "        return for_method[-1]",
+    ),
+    Mutant(
+        CHAPTER,
+        "parameter_beats_exact",
+        "ranks a {parameter} pattern above an exact one, so /users/me is `user me`",
+        "router.py",
+        "EXACT = 0\nPARAMETER = 1",
+        "EXACT = 1\nPARAMETER = 0",
+    ),
+    Mutant(
+        CHAPTER,
+        "wildcard_beats_parameter",
+        "ranks a {wildcard...} above a {parameter}, so /users/42 is `path 42`",
+        "router.py",
+        "PARAMETER = 1\nWILDCARD = 2",
+        "PARAMETER = 2\nWILDCARD = 1",
+    ),
+    Mutant(
+        CHAPTER,
+        "wildcard_matches_nothing",
+        "lets a {wildcard...} match zero segments, so GET /users is 200 `path `",
+        "router.py",
+        '            if not "".join(rest):\n                return None\n',
+        "",
+    ),
+    Mutant(
+        CHAPTER,
+        "extra_segments_ignored",
+        "forgets to check that no segment is left after the pattern, so /users/a/b fits /users/{id}",
+        "router.py",
+        "    if len(segments) != len(expected_segments):\n        return None\n",
+        "",
+    ),
+    Mutant(
+        CHAPTER,
+        "405_without_allow",
+        "answers 405 without the Allow header that lists the methods the path takes",
+        "router.py",
+        RAISE_405,
+        '            raise HttpError(405, f"{method} is not allowed here")',
+    ),
+    Mutant(
+        CHAPTER,
+        "404_instead_of_405",
+        "answers 404 for a known path asked with the wrong method",
+        "router.py",
+        RAISE_405,
+        '            raise HttpError(404, f"There is nothing at {path}")',
+    ),
+    # -- 4.3 501 and HEAD ----------------------------------------------------------------------
+    Mutant(
+        CHAPTER,
+        "unknown_method_is_405",
+        "never answers 501: an unknown method gets the router's 405 (or 404)",
+        "app.py",
+        "    if request.method not in KNOWN_METHODS:",
+        "    if False:",
+    ),
+    Mutant(
+        CHAPTER,
+        "method_case_insensitive",
+        "compares methods without case, so `get` is taken for a known method instead of 501",
+        "app.py",
+        "    if request.method not in KNOWN_METHODS:",
+        "    if request.method.upper() not in KNOWN_METHODS:",
+    ),
+    Mutant(
+        CHAPTER,
+        "head_not_routed",
+        "looks HEAD up as a method of its own, so HEAD of a GET route is 405",
+        "router.py",
+        '        wanted = "GET" if method == "HEAD" else method',
+        "        wanted = method",
+    ),
+    Mutant(
+        CHAPTER,
+        "head_sends_the_body",
+        "sends the body after a HEAD response too",
+        "server.py",
+        '    if request is None or request.method != "HEAD":',
+        "    if True:",
+    ),
+    Mutant(
+        CHAPTER,
+        "head_content_length_0",
+        "answers HEAD with Content-Length: 0 instead of the length GET would send",
+        "server.py",
+        "    data = build_head(response.status, headers, len(response.body))",
+        '    is_head = request is not None and request.method == "HEAD"\n'
+        "    data = build_head(response.status, headers, 0 if is_head else len(response.body))",
+    ),
+    # -- 4.4 JSON routes and Date --------------------------------------------------------------
+    Mutant(
+        CHAPTER,
+        "info_names_not_lower_case",
+        "lists /info's header names as they came instead of in lower case",
+        "app.py",
+        "    for name in dict.fromkeys(name.lower() for name, _value in request.headers):",
+        "    for name in dict.fromkeys(name for name, _value in request.headers):",
+    ),
+    Mutant(
+        CHAPTER,
+        "info_path_is_the_target",
+        "reports the whole request target (scheme, host, query) as /info's path",
+        "app.py",
+        '            "path": percent_decode(raw_path),',
+        '            "path": request.target,',
+    ),
+    Mutant(
+        CHAPTER,
+        "bad_json_crashes",
+        "lets json.loads raise on a body that is not JSON: the client gets no response instead of 400",
+        "app.py",
+        "    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors",
+        "    except KeyError as error:",
+    ),
+    Mutant(
+        CHAPTER,
+        "json_nan_accepted",
+        "trusts json.loads' defaults, which take NaN and Infinity (not JSON, RFC 8259)",
+        "app.py",
+        "        value = json.loads(request.body, parse_constant=refuse_constant)",
+        "        value = json.loads(request.body)",
+    ),
+    Mutant(
+        CHAPTER,
+        "date_only_on_success",
+        "sends Date on successful responses only, not on errors",
+        "server.py",
+        DATE,
+        "    if response.status < 400:\n    " + DATE,
+    ),
+    Mutant(
+        CHAPTER,
+        "date_not_imf_fixdate",
+        "writes Date with a numeric zone (formatdate(localtime=True)) instead of the IMF-fixdate in GMT",
+        "server.py",
+        DATE,
+        '    headers.append(("Date", formatdate(localtime=True)))',
+    ),
+]
