@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 

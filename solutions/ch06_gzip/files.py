@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
@@ -136,11 +137,14 @@ def is_not_modified(request: Request, etag: str, modified: float) -> bool:
     if if_modified_since is None:
         return False
     try:
-        since = parsedate_to_datetime(if_modified_since).timestamp()
+        since = parsedate_to_datetime(if_modified_since)
     except (TypeError, ValueError):
         return False  # RFC 9110 §13.1.3: an invalid date is ignored
+    # RFC 9110 §5.6.7: HTTP dates are in GMT, even the asctime form that does not say so.
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
     # HTTP dates count whole seconds: compare the file's time without its fraction.
-    return int(modified) <= since
+    return int(modified) <= since.timestamp()
 # --8<-- [end:validators]
 
 
