@@ -50,9 +50,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): how many points the test is worth")
     config.addinivalue_line("markers", "task(id): the numbered task the test grades, e.g. task('2.3')")
     config.addinivalue_line("markers", "wire: talks to the server over a socket through the launch contract only")
+    bypass_proxies_for_loopback()
     global _course_report
     report_path = config.getoption("--course-report")
     _course_report = CourseReport(Path(report_path)) if report_path else None
+
+
+def bypass_proxies_for_loopback() -> None:
+    """Tests talk to 127.0.0.1 only. A proxy set in the environment (http_proxy, common on
+    campus machines) would send curl, requests and httpx elsewhere: exempt the loopback."""
+    for name in ("no_proxy", "NO_PROXY"):
+        hosts = [host for host in os.environ.get(name, "").split(",") if host]
+        os.environ[name] = ",".join(hosts + [host for host in ("127.0.0.1", "localhost") if host not in hosts])
 
 
 # ---------------------------------------------------------------------------------------------
