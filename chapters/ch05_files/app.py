@@ -66,8 +66,9 @@ def info(request: Request, params: dict[str, str]) -> Response:
     """GET /info: what the server understood of the request, as JSON."""
     raw_path, raw_query = split_target(request.target)
     headers = {}
-    for name in dict.fromkeys(name.lower() for name, _value in request.headers):
-        headers[name] = request.maybe_header(name)
+    for name, _value in request.headers:
+        # Names are case-insensitive; several fields of one name are joined (RFC 9110 §5.3).
+        headers[name.lower()] = request.maybe_header(name)
     return json_response(
         200,
         {

@@ -13,7 +13,7 @@ chapter 8's chunked responses lift that limit.
 import gzip
 import re
 
-from .response import Response
+from .response import Response, header_value
 
 # --8<-- [start:constants]
 # Media types worth compressing: text of any kind. Images, audio, video and archives are
@@ -57,15 +57,6 @@ def is_compressible(content_type: str) -> bool:
     # TODO(task 6.2): Compress what pays, with Vary. Read section 6.2 of chapter 6 (docs/chapters/ch06_gzip.md).
     raise NotImplementedError("task 6.2 (Compress what pays, with Vary) is still to do: see docs/chapters/ch06_gzip.md")
 # --8<-- [end:is_compressible]
-
-
-# --8<-- [start:header_value]
-def header_value(response: Response, name: str) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name.lower():
-            return value
-    return None
-# --8<-- [end:header_value]
 
 
 # --8<-- [start:gzip_etag]

@@ -19,7 +19,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from .request import HttpError, Request
-from .response import FileBody, Response, text_response
+from .response import FileBody, Response, header_value, text_response
 from .target import percent_decode, split_target
 
 # The media type for each file extension. Our own table rather than the `mimetypes` module,
@@ -169,8 +169,8 @@ KEPT_BY_304 = {"etag", "last-modified", "vary", "cache-control", "expires", "con
 
 def maybe_not_modified(request: Request, response: Response) -> Response:
     """304 instead of a 200 with validators when the client's copy is current, else `response`."""
-    etag = response_header(response, "ETag")
-    last_modified = response_header(response, "Last-Modified")
+    etag = header_value(response, "ETag")
+    last_modified = header_value(response, "Last-Modified")
     if response.status != 200 or etag is None or last_modified is None:
         return response
     modified = parsedate_to_datetime(last_modified).timestamp()
@@ -179,13 +179,6 @@ def maybe_not_modified(request: Request, response: Response) -> Response:
     kept = [(name, value) for name, value in response.headers if name.lower() in KEPT_BY_304]
     # The body is never sent with a 304; it stays only to give the Content-Length a 200 would have.
     return Response(304, kept, response.body, response.file)
-
-
-def response_header(response: Response, name: str) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name.lower():
-            return value
-    return None
 # --8<-- [end:maybe_not_modified]
 
 

@@ -93,3 +93,13 @@ class Response:
 def text_response(status: int, text: str) -> Response:
     """A short plain-text response, as every error gets."""
     return Response(status, [("Content-Type", "text/plain; charset=utf-8")], text.encode("utf-8"))
+
+
+# --8<-- [start:header_value]
+def header_value(response: Response, name: str) -> str | None:
+    """The value of a header field the response carries (names are case-insensitive), or None."""
+    for key, value in response.headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+# --8<-- [end:header_value]

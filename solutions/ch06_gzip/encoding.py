@@ -13,7 +13,7 @@ chapter 8's chunked responses lift that limit.
 import gzip
 import re
 
-from .response import Response
+from .response import Response, header_value
 
 # --8<-- [start:constants]
 # Media types worth compressing: text of any kind. Images, audio, video and archives are
@@ -93,15 +93,6 @@ def is_compressible(content_type: str) -> bool:
     )
     # END SOLUTION
 # --8<-- [end:is_compressible]
-
-
-# --8<-- [start:header_value]
-def header_value(response: Response, name: str) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name.lower():
-            return value
-    return None
-# --8<-- [end:header_value]
 
 
 # --8<-- [start:gzip_etag]

@@ -171,8 +171,8 @@ MUTANTS = [
         "info_names_not_lower_case",
         "lists /info's header names as they came instead of in lower case",
         "app.py",
-        "    for name in dict.fromkeys(name.lower() for name, _value in request.headers):",
-        "    for name in dict.fromkeys(name for name, _value in request.headers):",
+        "        headers[name.lower()] = request.maybe_header(name)",
+        "        headers[name] = request.maybe_header(name)",
     ),
     Mutant(
         CHAPTER,
