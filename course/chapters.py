@@ -74,8 +74,8 @@ CHAPTERS: list[Chapter] = [
         {
             "4.1": "Split the target and decode it",
             "4.2": "Match routes: priority, 404 and 405",
-            "4.3": "Unknown methods (501) and HEAD",
-            "4.4": "JSON routes and the Date header",
+            "4.3": "Unknown methods (501), HEAD and Date",
+            "4.4": "JSON routes: /info and /json",
         },
     ),
     Chapter(

@@ -61,8 +61,8 @@ def json_response(status: int, value) -> Response:
 # --8<-- [start:info]
 def info(request: Request, params: dict[str, str]) -> Response:
     """GET /info: what the server understood of the request, as JSON."""
-    # TODO(task 4.4): JSON routes and the Date header. Read section 4.4 of chapter 4 (docs/chapters/ch04_routing.md).
-    raise NotImplementedError("task 4.4 (JSON routes and the Date header) is still to do: see docs/chapters/ch04_routing.md")
+    # TODO(task 4.4): JSON routes: /info and /json. Read section 4.4 of chapter 4 (docs/chapters/ch04_routing.md).
+    raise NotImplementedError("task 4.4 (JSON routes: /info and /json) is still to do: see docs/chapters/ch04_routing.md")
 # --8<-- [end:info]
 
 
@@ -73,8 +73,8 @@ def refuse_constant(name: str):
 # --8<-- [start:json_echo]
 def json_echo(request: Request, params: dict[str, str]) -> Response:
     """POST /json: the body parsed as JSON and sent back; 400 when it is not JSON."""
-    # TODO(task 4.4): JSON routes and the Date header. Read section 4.4 of chapter 4 (docs/chapters/ch04_routing.md).
-    raise NotImplementedError("task 4.4 (JSON routes and the Date header) is still to do: see docs/chapters/ch04_routing.md")
+    # TODO(task 4.4): JSON routes: /info and /json. Read section 4.4 of chapter 4 (docs/chapters/ch04_routing.md).
+    raise NotImplementedError("task 4.4 (JSON routes: /info and /json) is still to do: see docs/chapters/ch04_routing.md")
 # --8<-- [end:json_echo]
 
 
@@ -95,8 +95,8 @@ ROUTER.add("POST", "/json", json_echo)
 # --8<-- [start:find_route]
 def find_route(request: Request) -> RouteMatch:
     """The route that answers this request. Raises HttpError 400, 404, 405 or 501."""
-    # TODO(task 4.3): Unknown methods (501) and HEAD. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
-    raise NotImplementedError("task 4.3 (Unknown methods (501) and HEAD) is still to do: see docs/chapters/ch04_routing.md")
+    # TODO(task 4.3): Unknown methods (501), HEAD and Date. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
+    raise NotImplementedError("task 4.3 (Unknown methods (501), HEAD and Date) is still to do: see docs/chapters/ch04_routing.md")
     raw_path, _raw_query = split_target(request.target)
     return ROUTER.find(request.method, raw_path)
 # --8<-- [end:find_route]

@@ -144,11 +144,11 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     `request` is None when the head could not be parsed: then we cannot know it was a HEAD.
     """
     headers = response.headers + [("Connection", "close")]
-    # TODO(task 4.4): JSON routes and the Date header. Read section 4.4 of chapter 4 (docs/chapters/ch04_routing.md).
-    raise NotImplementedError("task 4.4 (JSON routes and the Date header) is still to do: see docs/chapters/ch04_routing.md")
+    # TODO(task 4.3): Unknown methods (501), HEAD and Date. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
+    raise NotImplementedError("task 4.3 (Unknown methods (501), HEAD and Date) is still to do: see docs/chapters/ch04_routing.md")
     data = build_head(response.status, headers, len(response.body))
-    # TODO(task 4.3): Unknown methods (501) and HEAD. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
-    raise NotImplementedError("task 4.3 (Unknown methods (501) and HEAD) is still to do: see docs/chapters/ch04_routing.md")
+    # TODO(task 4.3): Unknown methods (501), HEAD and Date. Read section 4.3 of chapter 4 (docs/chapters/ch04_routing.md).
+    raise NotImplementedError("task 4.3 (Unknown methods (501), HEAD and Date) is still to do: see docs/chapters/ch04_routing.md")
     connection.sendall(data)
 # --8<-- [end:send_response]
 # --8<-- [end:handle_connection]

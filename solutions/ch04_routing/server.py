@@ -144,7 +144,7 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     `request` is None when the head could not be parsed: then we cannot know it was a HEAD.
     """
     headers = response.headers + [("Connection", "close")]
-    # BEGIN SOLUTION task 4.4
+    # BEGIN SOLUTION task 4.3
     # RFC 9110 §6.6.1: an origin server with a clock sends Date on every response.
     headers.append(("Date", formatdate(usegmt=True)))
     # END SOLUTION

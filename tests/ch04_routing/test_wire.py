@@ -602,7 +602,7 @@ def test_json_must_be_utf8_without_nan(server):
     expect_not_json(server, [b'"caf\xe9"', b"[NaN]", b"[1, -Infinity]"])
 
 
-@pytest.mark.task("4.4")
+@pytest.mark.task("4.3")
 @pytest.mark.points(2)
 def test_date_header(server):
     """A response carries a Date header: an IMF-fixdate, in GMT, within minutes of now."""
@@ -611,7 +611,7 @@ def test_date_header(server):
     expect_date(response)
 
 
-@pytest.mark.task("4.4")
+@pytest.mark.task("4.3")
 @pytest.mark.points(3)
 def test_date_header_on_every_response(server):
     """Errors (404, 400, 405, 501) and HEAD responses carry a Date header too."""
