@@ -19,6 +19,7 @@ import httpx
 import pytest
 import requests
 
+from course.oracle import h11_exchange as strict_exchange
 from course.pytest_plugin import require_tool
 from course.wire import WireFailure, show_bytes
 
@@ -465,33 +466,10 @@ def test_curl_head(server):
 
 def h11_exchange(server, method: str, target: str, body: bytes = b"") -> tuple[bytes, list]:
     """Send one request (with Connection: close) and parse what comes back with h11."""
-    client = h11.Connection(h11.CLIENT)
-    headers = [("Host", "localhost"), ("Connection", "close")]
+    headers = [("Host", "localhost")]
     if method == "POST":
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    sent = client.send(h11.Request(method=method, target=target, headers=headers))
-    if body:
-        sent += client.send(h11.Data(data=body))
-    sent += client.send(h11.EndOfMessage())
-    with server.connect() as connection:
-        connection.send(sent)
-        data = connection.read_until_close(f"a response to {method} {target}, then the close (Connection: close)")
-    client.receive_data(data)
-    client.receive_data(b"")
-    events = []
-    try:
-        while True:
-            event = client.next_event()
-            if event in (h11.NEED_DATA, h11.PAUSED) or isinstance(event, h11.ConnectionClosed):
-                break
-            events.append(event)
-    except h11.RemoteProtocolError as error:
-        fail_client(
-            server,
-            f"h11, a strict HTTP/1.1 parser, rejected the response to {method} {target}: {error}\n"
-            f"Sent:\n{show_bytes(sent)}\nReceived:\n{show_bytes(data)}",
-        )
-    return data, events
+    return strict_exchange(server, method, target, headers, body)
 
 
 @pytest.mark.task("4.3")

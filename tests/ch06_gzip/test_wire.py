@@ -20,6 +20,7 @@ import httpx
 import pytest
 import requests
 
+from course.oracle import h11_exchange
 from course.pytest_plugin import require_tool
 from course.wire import show_bytes
 
@@ -584,23 +585,7 @@ def test_requests_and_httpx_decode_the_gzip_body(files_server):
 def test_strict_parser_reads_gzip_responses(server):
     """h11, a strict HTTP/1.1 parser, reads gzip GET and HEAD responses whole, nothing after."""
     for method in ("GET", "HEAD"):
-        client = h11.Connection(h11.CLIENT)
-        headers = [("Host", "localhost"), ("Accept-Encoding", "gzip"), ("Connection", "close")]
-        sent = client.send(h11.Request(method=method, target="/", headers=headers)) + client.send(h11.EndOfMessage())
-        with server.connect() as connection:
-            connection.send(sent)
-            data = connection.read_until_close(f"a gzip response to {method} /, then the close (Connection: close)")
-        client.receive_data(data)
-        client.receive_data(b"")
-        events = []
-        try:
-            while True:
-                event = client.next_event()
-                if event in (h11.NEED_DATA, h11.PAUSED) or isinstance(event, h11.ConnectionClosed):
-                    break
-                events.append(event)
-        except h11.RemoteProtocolError as error:
-            fail_client(server, f"h11 rejected the gzip response to {method} /: {error}\nReceived:\n{show_bytes(data)}")
+        data, events = h11_exchange(server, method, "/", [("Host", "localhost"), ("Accept-Encoding", "gzip")])
         responses = [event for event in events if isinstance(event, h11.Response)]
         body = b"".join(bytes(event.data) for event in events if isinstance(event, h11.Data))
         complete = bool(events) and isinstance(events[-1], h11.EndOfMessage)
