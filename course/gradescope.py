@@ -35,7 +35,13 @@ REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"  # the one place the course's
 REQUIREMENT_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?=$|[\[;<>=!~@ ])")
 ALWAYS_REQUIRED = ["pytest", "pytest-timeout"]
 # Imports the suites may use, and the distribution that provides each.
-KNOWN_DISTRIBUTIONS = {"h11": "h11", "httpx": "httpx", "requests": "requests", "pytest": "pytest"}
+KNOWN_DISTRIBUTIONS = {
+    "h11": "h11",
+    "httpx": "httpx",
+    "requests": "requests",
+    "pytest": "pytest",
+    "playwright": "playwright",  # chapter 5's browser test; it also needs /usr/bin/chromium
+}
 
 
 def suites_for(chapter: Chapter) -> list[Chapter]:

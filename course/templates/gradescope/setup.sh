@@ -22,8 +22,14 @@ if [ -z "$PYTHON" ]; then
     apt-get install -y python3.11 python3.11-venv curl
     PYTHON="$(command -v python3.11)"
 fi
-# curl is used by one test of chapter 1 (skipped, out of the total, when it is missing).
+# curl is used by a few tests (skipped, out of the total, when it is missing).
 command -v curl >/dev/null || { apt-get update && apt-get install -y curl || true; }
+# Chapter 5's browser test drives /usr/bin/chromium with playwright. Debian images have the
+# package; on Ubuntu images `chromium` is a snap that cannot install here, so the test skips
+# (out of the total) with its reason.
+if grep -q '^playwright' "$SOURCE/requirements-autograder.txt" && [ ! -x /usr/bin/chromium ]; then
+    apt-get install -y chromium || echo "chromium not installed: the browser test will skip"
+fi
 
 "$PYTHON" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install --upgrade pip
