@@ -209,7 +209,7 @@ class Gone(Exception):
     """The client closed before sending a whole request."""
 
 
-def read_head(conn, max_head):
+def read_head(conn, max_head, piece_size=HEAD_READ):
     """Bytes up to and including the blank line, and whatever came after them."""
     buffer = bytearray()
     checked = 0
@@ -225,7 +225,7 @@ def read_head(conn, max_head):
             return bytes(buffer[: end + 4]), bytes(buffer[end + 4 :])
         if len(buffer) >= max_head:
             raise Refusal(431, f"head is over {max_head} bytes")
-        piece = conn.recv(HEAD_READ)
+        piece = conn.recv(piece_size)
         if not piece:
             raise Gone()
         buffer += piece
