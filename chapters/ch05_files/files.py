@@ -13,13 +13,12 @@ renamed over the target, an atomic step: a reader sees the old file or the new o
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from .request import HttpError, Request
-from .response import FileBody, Response, text_response
+from .response import FileBody, Response
 from .target import percent_decode, split_target
 
 # The media type for each file extension. Our own table rather than the `mimetypes` module,
