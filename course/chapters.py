@@ -100,7 +100,17 @@ CHAPTERS: list[Chapter] = [
             "6.3": "An ETag per encoding",
         },
     ),
-    Chapter(7, "ch07_keepalive", "Persistent connections"),
+    Chapter(
+        7,
+        "ch07_keepalive",
+        "Persistent connections",
+        {
+            "7.1": "Serve request after request on one connection",
+            "7.2": "Who closes: versions and Connection",
+            "7.3": "Close when the next request cannot be found",
+            "7.4": "Close idle connections",
+        },
+    ),
     Chapter(8, "ch08_chunked", "Chunked transfer coding"),
     Chapter(9, "ch09_threading", "Concurrency"),
 ]
