@@ -111,7 +111,17 @@ CHAPTERS: list[Chapter] = [
             "7.4": "Close idle connections",
         },
     ),
-    Chapter(8, "ch08_chunked", "Chunked transfer coding"),
+    Chapter(
+        8,
+        "ch08_chunked",
+        "Chunked transfer coding",
+        {
+            "8.1": "Choose the framing: the smuggling rules",
+            "8.2": "Decode chunked bodies",
+            "8.3": "Stream responses: chunked or close-delimited",
+            "8.4": "Compress a stream as it goes",
+        },
+    ),
     Chapter(9, "ch09_threading", "Concurrency"),
 ]
 

@@ -201,6 +201,8 @@ def handle_connection(connection: socket.socket, settings: Settings, listener: s
         # TODO(task 7.1): Serve request after request on one connection. Read section 7.1 of chapter 7 (docs/chapters/ch07_keepalive.md).
         raise NotImplementedError("task 7.1 (Serve request after request on one connection) is still to do: see docs/chapters/ch07_keepalive.md")
 
+# --8<-- [end:handle_connection]
+
 
 # --8<-- [start:wait_for_next_request]
 def wait_for_next_request(connection: socket.socket, listener: socket.socket | None, timeout: float) -> bool:
@@ -215,6 +217,7 @@ def wait_for_next_request(connection: socket.socket, listener: socket.socket | N
 # --8<-- [end:wait_for_next_request]
 
 
+# --8<-- [start:send_response]
 def send_response(connection: socket.socket, response: Response, request: Request | None, keep_alive: bool = False) -> None:
     """The head, then the body (a file body in blocks).
 
@@ -236,7 +239,7 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     else:
         # One sendall for head and body: one write, and usually one TCP segment.
         connection.sendall(head + response.body)
-# --8<-- [end:handle_connection]
+# --8<-- [end:send_response]
 
 
 # --8<-- [start:send_file]

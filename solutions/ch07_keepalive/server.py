@@ -219,6 +219,8 @@ def handle_connection(connection: socket.socket, settings: Settings, listener: s
         buffer = exchange.rest
         # END SOLUTION
 
+# --8<-- [end:handle_connection]
+
 
 # --8<-- [start:wait_for_next_request]
 def wait_for_next_request(connection: socket.socket, listener: socket.socket | None, timeout: float) -> bool:
@@ -236,6 +238,7 @@ def wait_for_next_request(connection: socket.socket, listener: socket.socket | N
 # --8<-- [end:wait_for_next_request]
 
 
+# --8<-- [start:send_response]
 def send_response(connection: socket.socket, response: Response, request: Request | None, keep_alive: bool = False) -> None:
     """The head, then the body (a file body in blocks).
 
@@ -262,7 +265,7 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     else:
         # One sendall for head and body: one write, and usually one TCP segment.
         connection.sendall(head + response.body)
-# --8<-- [end:handle_connection]
+# --8<-- [end:send_response]
 
 
 # --8<-- [start:send_file]

@@ -1,0 +1,1 @@
+"""Chapter 8 — chunked: chunked request bodies, the smuggling rules, streamed responses."""
