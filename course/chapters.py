@@ -122,7 +122,17 @@ CHAPTERS: list[Chapter] = [
             "8.4": "Compress a stream as it goes",
         },
     ),
-    Chapter(9, "ch09_threading", "Concurrency"),
+    Chapter(
+        9,
+        "ch09_threading",
+        "Concurrency",
+        {
+            "9.1": "A bounded pool of workers",
+            "9.2": "A poller for waiting connections",
+            "9.3": "408 for heads that take too long",
+            "9.4": "Shut down gracefully",
+        },
+    ),
 ]
 
 
