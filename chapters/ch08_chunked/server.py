@@ -153,8 +153,11 @@ def read_request_body(connection: socket.socket, exchange: Exchange, after_head:
     # never gets here: it receives its final status instead, and the connection closes.
     if length != 0 and expects_continue(request):
         connection.sendall(interim_response(100))
-    # TODO(task 8.2): Decode chunked bodies. Read section 8.2 of chapter 8 (docs/chapters/ch08_chunked.md).
-    raise NotImplementedError("task 8.2 (Decode chunked bodies) is still to do: see docs/chapters/ch08_chunked.md")
+    if length is None:
+        # TODO(task 8.2): Decode chunked bodies. Read section 8.2 of chapter 8 (docs/chapters/ch08_chunked.md).
+        raise NotImplementedError("task 8.2 (Decode chunked bodies) is still to do: see docs/chapters/ch08_chunked.md")
+    else:
+        request.body, rest = read_body(connection, after_head, length)
     exchange.complete, exchange.rest = True, rest
     return match
 # --8<-- [end:read_request]
@@ -220,8 +223,9 @@ def handle_connection(connection: socket.socket, settings: Settings, listener: s
         # After an error that left the request half-read, we cannot tell where the next
         # request would begin: the connection must close.
         keep_alive = exchange.complete and wants_keep_alive(request)
-        # TODO(task 8.3): Stream responses: chunked or close-delimited. Read section 8.3 of chapter 8 (docs/chapters/ch08_chunked.md).
-        raise NotImplementedError("task 8.3 (Stream responses: chunked or close-delimited) is still to do: see docs/chapters/ch08_chunked.md")
+        if exchange.response.stream is not None:
+            # TODO(task 8.3): Stream responses: chunked or close-delimited. Read section 8.3 of chapter 8 (docs/chapters/ch08_chunked.md).
+            raise NotImplementedError("task 8.3 (Stream responses: chunked or close-delimited) is still to do: see docs/chapters/ch08_chunked.md")
         if request is not None:
             log(f'"{request.method} {request.target} {request.version}" {exchange.response.status}')
         send_response(connection, exchange.response, request, keep_alive)
@@ -241,7 +245,7 @@ def wait_for_next_request(connection: socket.socket, listener: socket.socket | N
 
     False after `timeout` idle seconds, or as soon as another client is waiting on the
     listener: one connection at a time means an idle client would hold up everyone else.
-    RFC 9112 §9.8 lets a server close an idle connection whenever it likes; clients retry.
+    RFC 9112 §9.5 lets a server close an idle connection whenever it likes; clients retry.
     """
     watched = [connection] if listener is None else [connection, listener]
     readable, _writable, _failed = select.select(watched, [], [], timeout)
@@ -264,8 +268,10 @@ def send_response(connection: socket.socket, response: Response, request: Reques
         headers.append(("Connection", "keep-alive"))
     # RFC 9110 §6.6.1: an origin server with a clock sends Date on every response.
     headers.append(("Date", formatdate(usegmt=True)))
-    # TODO(task 8.3): Stream responses: chunked or close-delimited. Read section 8.3 of chapter 8 (docs/chapters/ch08_chunked.md).
-    raise NotImplementedError("task 8.3 (Stream responses: chunked or close-delimited) is still to do: see docs/chapters/ch08_chunked.md")
+    chunked = False
+    if response.stream is not None:
+        # TODO(task 8.3): Stream responses: chunked or close-delimited. Read section 8.3 of chapter 8 (docs/chapters/ch08_chunked.md).
+        raise NotImplementedError("task 8.3 (Stream responses: chunked or close-delimited) is still to do: see docs/chapters/ch08_chunked.md")
     head = build_head(response.status, headers, response.content_length)
     # RFC 9110 §9.3.2 and §15.4.5: HEAD and 304 carry the Content-Length a 200 GET would
     # have, and no body.

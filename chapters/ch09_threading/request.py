@@ -287,7 +287,7 @@ def maybe_body_length(request: Request, max_body: int) -> int | None:
     # RFC 9112 §6.3: if chunked is not the final coding, the body's end cannot be found.
     if not codings or codings[-1] != "chunked":
         raise HttpError(400, "chunked must be the last transfer coding")
-    # RFC 9112 §7: chunked is applied once, never twice.
+    # RFC 9112 §6.1: chunked is applied once, never twice.
     if codings.count("chunked") > 1:
         raise HttpError(400, "chunked must be applied only once")
     # RFC 9112 §6.1: a server that does not understand a coding answers 501.

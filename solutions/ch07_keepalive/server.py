@@ -228,7 +228,7 @@ def wait_for_next_request(connection: socket.socket, listener: socket.socket | N
 
     False after `timeout` idle seconds, or as soon as another client is waiting on the
     listener: one connection at a time means an idle client would hold up everyone else.
-    RFC 9112 §9.8 lets a server close an idle connection whenever it likes; clients retry.
+    RFC 9112 §9.5 lets a server close an idle connection whenever it likes; clients retry.
     """
     # BEGIN SOLUTION task 7.4
     watched = [connection] if listener is None else [connection, listener]

@@ -153,13 +153,13 @@ def read_request_body(connection: socket.socket, exchange: Exchange, after_head:
     # never gets here: it receives its final status instead, and the connection closes.
     if length != 0 and expects_continue(request):
         connection.sendall(interim_response(100))
-    # BEGIN SOLUTION task 8.2
     if length is None:
+        # BEGIN SOLUTION task 8.2
         chunked = read_chunked_body(connection, after_head, settings)
         request.body, request.trailers, rest = chunked.body, chunked.trailers, chunked.rest
+        # END SOLUTION
     else:
         request.body, rest = read_body(connection, after_head, length)
-    # END SOLUTION
     exchange.complete, exchange.rest = True, rest
     return match
 # --8<-- [end:read_request]
@@ -231,12 +231,13 @@ def handle_connection(connection: socket.socket, settings: Settings, listener: s
         # After an error that left the request half-read, we cannot tell where the next
         # request would begin: the connection must close.
         keep_alive = exchange.complete and wants_keep_alive(request)
-        # BEGIN SOLUTION task 8.3
-        # RFC 9112 §6.3: an HTTP/1.0 client cannot read chunks, so a stream's end is the end of
-        # the connection.
-        if keep_alive and exchange.response.stream is not None and request.version == "HTTP/1.0":
-            keep_alive = False
-        # END SOLUTION
+        if exchange.response.stream is not None:
+            # BEGIN SOLUTION task 8.3
+            # RFC 9112 §6.3: an HTTP/1.0 client cannot read chunks, so a stream's end is the
+            # end of the connection.
+            if request.version == "HTTP/1.0":
+                keep_alive = False
+            # END SOLUTION
         if request is not None:
             log(f'"{request.method} {request.target} {request.version}" {exchange.response.status}')
         send_response(connection, exchange.response, request, keep_alive)
@@ -256,7 +257,7 @@ def wait_for_next_request(connection: socket.socket, listener: socket.socket | N
 
     False after `timeout` idle seconds, or as soon as another client is waiting on the
     listener: one connection at a time means an idle client would hold up everyone else.
-    RFC 9112 §9.8 lets a server close an idle connection whenever it likes; clients retry.
+    RFC 9112 §9.5 lets a server close an idle connection whenever it likes; clients retry.
     """
     watched = [connection] if listener is None else [connection, listener]
     readable, _writable, _failed = select.select(watched, [], [], timeout)
@@ -279,13 +280,15 @@ def send_response(connection: socket.socket, response: Response, request: Reques
         headers.append(("Connection", "keep-alive"))
     # RFC 9110 §6.6.1: an origin server with a clock sends Date on every response.
     headers.append(("Date", formatdate(usegmt=True)))
-    # BEGIN SOLUTION task 8.3
-    # RFC 9112 §6.1: a body of unknown length goes out chunked to an HTTP/1.1 client (HEAD and
-    # 304 included: they describe the GET's response).
-    chunked = response.stream is not None and request is not None and request.version == "HTTP/1.1"
-    if chunked:
-        headers.append(("Transfer-Encoding", "chunked"))
-    # END SOLUTION
+    chunked = False
+    if response.stream is not None:
+        # BEGIN SOLUTION task 8.3
+        # RFC 9112 §6.1: a body of unknown length goes out chunked to an HTTP/1.1 client (HEAD
+        # and 304 included: they describe the GET's response); HTTP/1.0 has no chunks.
+        chunked = request is not None and request.version == "HTTP/1.1"
+        if chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
+        # END SOLUTION
     head = build_head(response.status, headers, response.content_length)
     # RFC 9110 §9.3.2 and §15.4.5: HEAD and 304 carry the Content-Length a 200 GET would
     # have, and no body.

@@ -255,7 +255,7 @@ class ThreadedServer:
                 log(f"{client.address}: head not complete after {self.settings.header_timeout} s: 408")
                 self.send_and_close(client, Response(408, [("Content-Type", "text/plain; charset=utf-8")], b"The request head took too long to arrive."))
             else:
-                # RFC 9112 §9.8: an idle connection may be closed at any time.
+                # RFC 9112 §9.5: an idle connection may be closed at any time.
                 client.connection.close()
             # END SOLUTION
     # --8<-- [end:enforce_deadlines]
