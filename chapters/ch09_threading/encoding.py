@@ -133,15 +133,14 @@ def negotiate_encoding(accept_encoding: str | None, response: Response, min_size
         if name.lower() == "etag":
             value = gzip_etag(value)
         headers.append((name, value))
-    # A stream's size is unknown, so the threshold cannot apply: it is compressed as it goes.
     if response.stream is not None:
+        # A stream's size is unknown, so the threshold cannot apply: it is compressed as it goes.
         return Response(200, headers, stream=gzip_stream(response.stream))
-    if response.file is not None and response.file.size > GZIP_MAX_FILE:
-        if response.file.size < min_size:
-            return response
-        return Response(200, headers, stream=gzip_stream(file_blocks(response.file.path, response.file.size)))
     if response.content_length < min_size:
         return response
+    if response.file is not None and response.file.size > GZIP_MAX_FILE:
+        # Too large to compress in memory: compressed block by block as it is sent, a stream.
+        return Response(200, headers, stream=gzip_stream(file_blocks(response.file.path, response.file.size)))
     # mtime=0: the same body always compresses to the same bytes (and the same length).
     return Response(200, headers, gzip.compress(body_bytes(response), mtime=0))
 # --8<-- [end:negotiate_encoding]

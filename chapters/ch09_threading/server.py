@@ -209,11 +209,13 @@ def send_response(connection: socket.socket, response: Response, request: Reques
         headers.append(("Connection", "keep-alive"))
     # RFC 9110 §6.6.1: an origin server with a clock sends Date on every response.
     headers.append(("Date", formatdate(usegmt=True)))
-    # RFC 9112 §6.1: a body of unknown length goes out chunked to an HTTP/1.1 client (HEAD and
-    # 304 included: they describe the GET's response).
-    chunked = response.stream is not None and request is not None and request.version == "HTTP/1.1"
-    if chunked:
-        headers.append(("Transfer-Encoding", "chunked"))
+    chunked = False
+    if response.stream is not None:
+        # RFC 9112 §6.1: a body of unknown length goes out chunked to an HTTP/1.1 client (HEAD
+        # and 304 included: they describe the GET's response); HTTP/1.0 has no chunks.
+        chunked = request is not None and request.version == "HTTP/1.1"
+        if chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
     head = build_head(response.status, headers, response.content_length)
     # RFC 9110 §9.3.2 and §15.4.5: HEAD and 304 carry the Content-Length a 200 GET would
     # have, and no body.
