@@ -16,9 +16,8 @@ import gzip
 import re
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
-from .response import Response, header_value
+from .response import FileBody, Response, header_value
 
 # --8<-- [start:constants]
 # Media types worth compressing: text of any kind. Images, audio, video and archives are
@@ -110,7 +109,7 @@ def body_bytes(response: Response) -> bytes:
     """The whole body, reading a file body from disk (callers check its size first)."""
     if response.file is None:
         return response.body
-    with open(response.file.path, "rb") as file:
+    with response.file.open() as file:
         return file.read(response.file.size)
 # --8<-- [end:body_bytes]
 
@@ -140,7 +139,7 @@ def negotiate_encoding(accept_encoding: str | None, response: Response, min_size
         return response
     if response.file is not None and response.file.size > GZIP_MAX_FILE:
         # Too large to compress in memory: compressed block by block as it is sent, a stream.
-        return Response(200, headers, stream=gzip_stream(file_blocks(response.file.path, response.file.size)))
+        return Response(200, headers, stream=gzip_stream(file_blocks(response.file)))
     # mtime=0: the same body always compresses to the same bytes (and the same length).
     return Response(200, headers, gzip.compress(body_bytes(response), mtime=0))
 # --8<-- [end:negotiate_encoding]
@@ -163,13 +162,13 @@ def gzip_stream(pieces: Iterator[bytes]) -> Iterator[bytes]:
 # --8<-- [end:gzip_stream]
 
 
-def file_blocks(path: Path, size: int) -> Iterator[bytes]:
-    """The first `size` bytes of a file, in blocks of STREAM_BLOCK: a stream of its content."""
-    with open(path, "rb") as file:
-        remaining = size
+def file_blocks(body: FileBody) -> Iterator[bytes]:
+    """A file body's `size` bytes, in blocks of STREAM_BLOCK: a stream of its content."""
+    with body.open() as file:
+        remaining = body.size
         while remaining > 0:
             block = file.read(min(STREAM_BLOCK, remaining))
             if not block:
-                raise OSError(f"{path} shrank while it was being sent")
+                raise OSError(f"{body.path} shrank while it was being sent")
             remaining -= len(block)
             yield block

@@ -12,6 +12,7 @@ each piece goes out as one chunk (RFC 9112 §7.1).
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 # RFC 9110 §15: the reason phrases this course sends. Python 3.11's http.HTTPStatus still has
 # older wording for some (413 "Request Entity Too Large"), so the course keeps its own table.
@@ -72,10 +73,25 @@ def interim_response(status: int) -> bytes:
 
 @dataclass
 class FileBody:
-    """A body that stays on disk until it is sent: the server streams it in blocks."""
+    """A body that stays on disk until it is sent: the server streams it in blocks.
+
+    `source`, when set, is the file already open: with threads, an upload may replace the
+    file between the moment its size is taken and the moment it is sent; an open file keeps
+    the version it was opened on (os.replace swaps names, not the bytes of open files).
+    """
 
     path: Path
     size: int
+    source: BinaryIO | None = None
+
+    def open(self) -> BinaryIO:
+        """The file to read the body from: the one opened earlier, or the path opened now."""
+        return self.source if self.source is not None else open(self.path, "rb")
+
+    def close(self) -> None:
+        """Let go of the open file when the body will not be sent (HEAD, 304)."""
+        if self.source is not None:
+            self.source.close()
 
 
 @dataclass

@@ -151,13 +151,16 @@ def is_not_modified(request: Request, etag: str, modified: float) -> bool:
 def file_response(request: Request, path: Path) -> Response:
     """200 with the file, streamed later by the server. Whether the client's copy is current
     is decided after content negotiation (maybe_not_modified): the ETag depends on it."""
-    stat = path.stat()
+    # Opened once, now: the size, the validators and the bytes sent all come from this one
+    # version of the file, even if an upload in another thread replaces it meanwhile.
+    source = open(path, "rb")
+    stat = os.fstat(source.fileno())
     headers = [
         ("Content-Type", media_type_for(path.name)),
         ("ETag", make_etag(stat)),
         ("Last-Modified", formatdate(stat.st_mtime, usegmt=True)),
     ]
-    return Response(200, headers, file=FileBody(path, stat.st_size))
+    return Response(200, headers, file=FileBody(path, stat.st_size, source))
 # --8<-- [end:file_response]
 
 

@@ -221,6 +221,8 @@ def send_response(connection: socket.socket, response: Response, request: Reques
     # have, and no body.
     if response.status == 304 or (request is not None and request.method == "HEAD"):
         connection.sendall(head)
+        if response.file is not None:
+            response.file.close()
     elif response.stream is not None:
         send_stream(connection, head, response.stream, chunked)
     elif response.file is not None:
@@ -251,7 +253,7 @@ def send_file(connection: socket.socket, head: bytes, file: FileBody) -> None:
     whatever the file's size."""
     connection.sendall(head)
     remaining = file.size
-    with open(file.path, "rb") as source:
+    with file.open() as source:
         # Exactly the size announced in Content-Length, even if the file grows meanwhile.
         while remaining > 0:
             block = source.read(min(FILE_BLOCK, remaining))
