@@ -108,6 +108,20 @@ class PipeDrain:
     def wait_closed(self, timeout: float) -> None:
         self._thread.join(timeout)
 
+    def settle(self, quiet: float = 0.05, limit: float = 0.3) -> None:
+        """Wait until nothing new has arrived for `quiet` seconds (at most `limit`): when a
+        test fails, the server's last words (a traceback) may still be on their way."""
+        deadline = time.monotonic() + limit
+        with self._changed:
+            while not self.closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                before = self.total
+                self._changed.wait(min(quiet, remaining))
+                if self.total == before:
+                    return
+
 
 class ServerProcess:
     """One running server. Use `start_server` to make one, `stop` (or `with`) to end it."""

@@ -159,6 +159,7 @@ class TestServer:
             return connection.read_response(method=method, expect=expect)
 
     def stderr_text(self) -> str:
+        self.process.stderr.settle()
         return self.process.stderr.text(self.stderr_start)
 
     def close_connections(self) -> None:

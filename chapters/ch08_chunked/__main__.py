@@ -31,6 +31,14 @@ def stop(signum, frame):
     raise StopServer(signal.Signals(signum).name)
 
 
+def seconds(text: str) -> float:
+    """A duration flag: a number of seconds above 0 (0 would make socket calls non-blocking)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be a number of seconds above 0")
+    return value
+
+
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m ch08_chunked",
@@ -46,7 +54,7 @@ def parse_arguments(argv=None):
     )
     parser.add_argument(
         "--keep-alive-timeout",
-        type=float,
+        type=seconds,
         default=5.0,
         help="seconds an idle connection is kept open for its next request (default 5)",
     )

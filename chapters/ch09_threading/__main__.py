@@ -24,6 +24,21 @@ def stop(signum, frame):
     raise StopServer(signal.Signals(signum).name)
 
 
+def seconds(text: str) -> float:
+    """A duration flag: a number of seconds above 0 (0 would make socket calls non-blocking)."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be a number of seconds above 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be 1 or more")
+    return value
+
+
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m ch09_threading",
@@ -39,16 +54,16 @@ def parse_arguments(argv=None):
     )
     parser.add_argument(
         "--keep-alive-timeout",
-        type=float,
+        type=seconds,
         default=5.0,
         help="seconds an idle connection is kept open for its next request (default 5)",
     )
     parser.add_argument(
-        "--header-timeout", type=float, default=10.0, help="seconds a request head may take to arrive (default 10)"
+        "--header-timeout", type=seconds, default=10.0, help="seconds a request head may take to arrive (default 10)"
     )
-    parser.add_argument("--workers", type=int, default=16, help="worker threads serving requests (default 16)")
+    parser.add_argument("--workers", type=positive_int, default=16, help="worker threads serving requests (default 16)")
     parser.add_argument(
-        "--grace", type=float, default=10.0, help="seconds to let requests finish after SIGTERM (default 10)"
+        "--grace", type=seconds, default=10.0, help="seconds to let requests finish after SIGTERM (default 10)"
     )
     arguments = parser.parse_args(argv)
     if arguments.directory is not None and not arguments.directory.is_dir():
