@@ -70,7 +70,10 @@ class Exchange:
 
 def log(message: str) -> None:
     """Logs go to stderr: stdout carries only the `Listening on` line."""
-    print(message, file=sys.stderr, flush=True)
+    # One write per line: print() writes the text and its newline separately, and lines
+    # from several threads would run into each other.
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 # --8<-- [start:create_listener]
