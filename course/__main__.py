@@ -1,6 +1,6 @@
 """The course's command line: `python -m course grade N`, `python -m course build [--check]`,
 `python -m course grade N --submissions DIR` (a whole class), `python -m course gradescope N`,
-`python -m course bench --memory`."""
+`python -m course bench` (throughput against the stdlib and uvicorn), `python -m course bench --memory`."""
 
 from __future__ import annotations
 
@@ -70,11 +70,36 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="regenerate chapters/ from solutions/ (maintainers: this overwrites chapters/)")
     build.add_argument("--check", action="store_true", help="change nothing; fail if chapters/ is out of sync")
 
-    bench = commands.add_parser("bench", help="measure a solution (benchmarks report figures; they are not tests)")
-    bench.add_argument("--memory", action="store_true", help="peak memory of the server while it sends one large file")
-    bench.add_argument("--chapter", type=chapter_argument, default=None, help="the solution to measure (default: 5)")
-    bench.add_argument("--size-mb", type=positive_int, default=200, help="size of the file to serve, in MiB (default 200)")
+    bench = commands.add_parser(
+        "bench",
+        help="measure a solution: throughput against the stdlib and uvicorn, or --memory (figures, not tests)",
+        description=BENCH_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.add_argument(
+        "--chapter",
+        type=bench_chapter_argument,
+        default=None,
+        help="the chapter whose server to measure, or several: 6,7,9 (default: 9 once it is written, else the latest; --memory: 5)",
+    )
     bench.add_argument("--impl", default="solutions", help="solutions (the default), chapters, or PATH")
+    throughput = bench.add_argument_group("throughput (the default benchmark)")
+    throughput.add_argument(
+        "--against",
+        default=None,
+        metavar="NAMES",
+        help="servers to compare with, comma-separated (default: stdlib,uvicorn; "
+        "also stdlib-http11, stdlib-http11-nodelay, uvicorn-h11, uvicorn-httptools; none for the chapter alone)",
+    )
+    throughput.add_argument("--duration", type=positive_float, default=None, metavar="S", help="seconds of load per server (default 10)")
+    throughput.add_argument("--connections", type=positive_int, default=None, metavar="C", help="concurrent connections (default 50)")
+    throughput.add_argument(
+        "--tool", choices=["auto", "wrk", "python"], default=None, help="load generator (default auto: wrk when installed)"
+    )
+    throughput.add_argument("--json", metavar="FILE", default=None, help="also write the figures to FILE as JSON")
+    memory = bench.add_argument_group("memory")
+    memory.add_argument("--memory", action="store_true", help="peak memory of the server while it sends one large file")
+    memory.add_argument("--size-mb", type=positive_int, default=None, help="size of the file to serve, in MiB (default 200)")
 
     arguments = parser.parse_args(argv)
     if arguments.command == "bench":
@@ -176,15 +201,103 @@ def grade_dispatch(arguments: argparse.Namespace, parser: argparse.ArgumentParse
     )
 
 
+BENCH_DESCRIPTION = """\
+Benchmarks print figures; they never pass or fail the course (timings are noisy).
+
+Throughput (the default): requests/s and latency of GET / ("Hello, World!") for a chapter's
+solution, the standard library's http.server.ThreadingHTTPServer and uvicorn, one after
+another in one run, each loaded the same way, then the ratios and the targets of the spec
+(chapter 9: at least 20x ThreadingHTTPServer, at least 1x uvicorn). The load comes from wrk
+when it is installed (apt-get install wrk; `wrk -t2 -c50 -d10s --latency`), otherwise from
+the course's Python load generator, which bounds the figures. uvicorn is installed for the
+benchmark only: pip install -r requirements-bench.txt (without it, its row says so).
+Everything runs on 127.0.0.1 and stops by itself; one server at a time, killed at the end.
+Each server must first answer one GET / with 200 "Hello, World!", else its row says why.
+Columns: conn. (did the server keep the connection alive), requests/s, p50 and p99 latency,
+errors (connect, read, write, timeout) / responses that were not 2xx. Exit status 1 only
+when a chapter could not be measured; the targets are reported, not enforced.
+
+  python -m course bench                                   chapter 9 (or the latest) vs stdlib, uvicorn
+  python -m course bench --chapter 6,7,9 --against stdlib,stdlib-http11,uvicorn
+  python -m course bench --duration 3 --connections 10 --tool python --json bench.json
+
+Memory: python -m course bench --memory [--chapter 5] [--size-mb 200] serves a large file
+and reports how much the server's peak resident memory rose (target: under 32 MiB).
+"""
+
+
+def bench_chapter_argument(value: str):
+    """One chapter, or several separated by commas (throughput only: `--chapter 6,7,9`). Any
+    chapter of the map: one not marked ready may still have its solution written (the
+    benchmark checks that the package is there)."""
+    try:
+        return [get_chapter(part.strip()) for part in value.split(",") if part.strip()]
+    except KeyError as error:
+        raise argparse.ArgumentTypeError(str(error.args[0])) from None
+
+
 def bench_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    throughput_options = ("against", "duration", "connections", "tool", "json")
+    if arguments.memory:
+        given = [f"--{name}" for name in throughput_options if getattr(arguments, name) is not None]
+        if given:
+            verb = "goes" if len(given) == 1 else "go"
+            parser.error(f"{', '.join(given)} {verb} with the throughput benchmark, not --memory")
+        return memory_command(arguments, parser)
+    if arguments.size_mb is not None:
+        parser.error("--size-mb goes with --memory")
+    return throughput_command(arguments, parser)
+
+
+def memory_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .bench import memory_benchmark
 
-    if not arguments.memory:
-        parser.error("choose a benchmark: --memory (the throughput benchmark comes with chapter 9)")
-    chapter = arguments.chapter or get_chapter(5)
+    if arguments.chapter and len(arguments.chapter) > 1:
+        parser.error("the memory benchmark measures one chapter at a time")
+    chapter = arguments.chapter[0] if arguments.chapter else get_chapter(5)
+    if not chapter.ready:
+        parser.error(f"argument --chapter: chapter {chapter.number} ({chapter.slug}) is not written yet")
     if chapter.number < 5:
         parser.error("the memory benchmark serves a file: it needs chapter 5 or later")
-    return memory_benchmark(chapter, arguments.size_mb, arguments.impl)
+    return memory_benchmark(chapter, arguments.size_mb or 200, arguments.impl)
+
+
+def throughput_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .chapters import ready_chapters
+    from .harness import ImplementationNotFound, resolve_impl
+    from .throughput import DEFAULT_AGAINST, LoadFailed, parse_against, throughput_benchmark
+
+    chapters = arguments.chapter
+    if not chapters:
+        nine = get_chapter(9)
+        chapters = [nine if nine.ready else ready_chapters()[-1]]
+    for chapter in chapters:
+        try:
+            folder = resolve_impl(arguments.impl, chapter.slug)
+        except ImplementationNotFound as error:
+            parser.error(str(error) if chapter.ready else f"chapter {chapter.number} ({chapter.slug}) is not written yet: {error}")
+        if not (folder / chapter.slug).is_dir():
+            parser.error(f"{folder} holds no {chapter.slug}/ package" + ("" if chapter.ready else ": that chapter is not written yet"))
+    try:
+        against = parse_against(arguments.against if arguments.against is not None else ",".join(DEFAULT_AGAINST))
+    except ValueError as error:
+        parser.error(f"--against: {error}")
+    try:
+        return throughput_benchmark(
+            chapters,
+            against,
+            duration=arguments.duration or 10.0,
+            connections=arguments.connections or 50,
+            tool=arguments.tool or "auto",
+            impl=arguments.impl,
+            json_path=arguments.json,
+        )
+    except LoadFailed as error:  # --tool wrk without wrk
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # the servers and load processes were stopped on the way out
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 def build_command(check: bool) -> int:
