@@ -51,6 +51,7 @@ class Settings:
     header_timeout: float = 10.0
     workers: int = 16
     grace: float = 10.0
+    access_log: bool = True  # a line on stderr for every request served
 
 
 class ClientGone(Exception):

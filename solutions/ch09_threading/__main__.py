@@ -65,6 +65,12 @@ def parse_arguments(argv=None):
     parser.add_argument(
         "--grace", type=seconds, default=10.0, help="seconds to let requests finish after SIGTERM (default 10)"
     )
+    parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log every request on stderr (benchmarks measure the server, not its log)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.directory is not None and not arguments.directory.is_dir():
         parser.error(f"--directory {arguments.directory}: not a folder")
@@ -92,6 +98,7 @@ def main(argv=None) -> int:
             arguments.header_timeout,
             arguments.workers,
             arguments.grace,
+            arguments.access_log,
         )
         server = ThreadedServer(listener, settings)
         server.serve_forever()
