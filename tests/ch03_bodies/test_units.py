@@ -7,6 +7,7 @@ digit) and the tests do not depend on how the head parser treats it.
 
 import pytest
 
+from course.unit import header, raises_http_error
 from course.wire import show_bytes
 
 
@@ -14,25 +15,6 @@ def make_request(chapter_module, *headers, method="POST", target="/echo", body=b
     """A request with a Host header and the given (name, value) header fields."""
     request_module = chapter_module("request")
     return request_module.Request(method, target, "HTTP/1.1", [("Host", "localhost"), *headers], body)
-
-
-def raises_http_error(chapter_module, status, function, *args):
-    """Call `function(*args)`; it must raise HttpError with `status`. Returns what it did instead."""
-    HttpError = chapter_module("request").HttpError
-    try:
-        result = function(*args)
-    except HttpError as error:
-        return None if error.status == status else f"it raised HttpError({error.status}, ...)"
-    except NotImplementedError:
-        raise
-    except Exception as error:  # a ValueError from int(), say: the server would answer 500
-        return f"it raised {type(error).__name__}: {error}"
-    return f"it returned {result!r}"
-
-
-def header(response, name):
-    values = [value for key, value in response.headers if key.lower() == name.lower()]
-    return values[0] if len(values) == 1 else values or None
 
 
 # -- 3.1 parse_content_length ------------------------------------------------------------------

@@ -10,25 +10,13 @@ import json
 
 import pytest
 
+from course.unit import raises_http_error
+
 
 def make_request(chapter_module, method="GET", target="/", *headers, body=b""):
     """A request with a Host header and the given (name, value) header fields."""
     request_module = chapter_module("request")
     return request_module.Request(method, target, "HTTP/1.1", [("Host", "localhost"), *headers], body)
-
-
-def raises_http_error(chapter_module, status, function, *args):
-    """Call `function(*args)`; it must raise HttpError with `status`. Returns what it did instead."""
-    HttpError = chapter_module("request").HttpError
-    try:
-        result = function(*args)
-    except HttpError as error:
-        return None if error.status == status else f"it raised HttpError({error.status}, ...)"
-    except NotImplementedError:
-        raise
-    except Exception as error:  # an IndexError or UnicodeDecodeError: the server would answer 500
-        return f"it raised {type(error).__name__}: {error}"
-    return f"it returned {result!r}"
 
 
 def raised_http_error(chapter_module, function, *args):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from course.unit import header
+
 SECRET = b"outside the root\n"
 
 
@@ -31,11 +33,6 @@ def refusal(chapter_module, function, *args):
 
 def make_request(chapter_module, method="GET", target="/files/x.txt", headers=()):
     return chapter_module("request").Request(method, target, "HTTP/1.1", [("Host", "localhost"), *headers], b"")
-
-
-def header(response, name):
-    values = [value for key, value in response.headers if key.lower() == name.lower()]
-    return values[0] if len(values) == 1 else values or None
 
 
 @pytest.fixture

@@ -11,12 +11,9 @@ import re
 
 import pytest
 
+from course.unit import header
+
 ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e\x80-\xff]*"')
-
-
-def header(response, name):
-    values = [value for key, value in response.headers if key.lower() == name.lower()]
-    return values[0] if len(values) == 1 else values or None
 
 
 def vary_names(response):

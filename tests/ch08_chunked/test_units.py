@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from course.unit import header, raises_http_error
 from course.wire import show_bytes
 
 LIMIT = 1024 * 1024
@@ -23,25 +24,6 @@ def make_request(chapter_module, *headers, version="HTTP/1.1", method="POST", ta
     """A request with a Host header (for HTTP/1.1) and the given (name, value) header fields."""
     host = [("Host", "localhost")] if version == "HTTP/1.1" else []
     return chapter_module("request").Request(method, target, version, [*host, *headers], b"")
-
-
-def raises_http_error(chapter_module, status, function, *args):
-    """Call `function(*args)`; it must raise HttpError with `status`. Returns what it did instead."""
-    HttpError = chapter_module("request").HttpError
-    try:
-        result = function(*args)
-    except HttpError as error:
-        return None if error.status == status else f"it raised HttpError({error.status}, ...)"
-    except NotImplementedError:
-        raise
-    except Exception as error:  # a ValueError from int(), say: the server would answer 500
-        return f"it raised {type(error).__name__}: {error}"
-    return f"it returned {result!r}"
-
-
-def header(response, name):
-    values = [value for key, value in response.headers if key.lower() == name.lower()]
-    return values[0] if len(values) == 1 else values or None
 
 
 def split_chunked(chapter_module, buffer, max_body=LIMIT, max_trailers=8192):
