@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         help="servers to compare with, comma-separated (default: stdlib,uvicorn; "
         "also stdlib-http11, stdlib-http11-nodelay, uvicorn-h11, uvicorn-httptools; none for the chapter alone)",
     )
-    throughput.add_argument("--duration", type=positive_float, default=None, metavar="S", help="seconds of load per server (default 10)")
+    throughput.add_argument("--duration", type=positive_float, default=None, metavar="S", help="seconds of load per server and round (default 5)")
+    throughput.add_argument(
+        "--rounds", type=positive_int, default=None, metavar="N", help="measure each server N times, taking turns; report the median (default 3)"
+    )
     throughput.add_argument("--connections", type=positive_int, default=None, metavar="C", help="concurrent connections (default 50)")
     throughput.add_argument(
         "--tool", choices=["auto", "wrk", "python"], default=None, help="load generator (default auto: wrk when installed)"
@@ -237,7 +240,7 @@ def bench_chapter_argument(value: str):
 
 
 def bench_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    throughput_options = ("against", "duration", "connections", "tool", "json")
+    throughput_options = ("against", "duration", "rounds", "connections", "tool", "json")
     if arguments.memory:
         given = [f"--{name}" for name in throughput_options if getattr(arguments, name) is not None]
         if given:
@@ -265,7 +268,7 @@ def memory_command(arguments: argparse.Namespace, parser: argparse.ArgumentParse
 def throughput_command(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .chapters import ready_chapters
     from .harness import ImplementationNotFound, resolve_impl
-    from .throughput import DEFAULT_AGAINST, LoadFailed, parse_against, throughput_benchmark
+    from .throughput import DEFAULT_AGAINST, DEFAULT_DURATION, DEFAULT_ROUNDS, LoadFailed, parse_against, throughput_benchmark
 
     chapters = arguments.chapter
     if not chapters:
@@ -286,7 +289,8 @@ def throughput_command(arguments: argparse.Namespace, parser: argparse.ArgumentP
         return throughput_benchmark(
             chapters,
             against,
-            duration=arguments.duration or 10.0,
+            duration=arguments.duration or DEFAULT_DURATION,
+            rounds=arguments.rounds or DEFAULT_ROUNDS,
             connections=arguments.connections or 50,
             tool=arguments.tool or "auto",
             impl=arguments.impl,

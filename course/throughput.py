@@ -49,7 +49,10 @@ from .harness import ServerDidNotStart, ServerProcess, launch_server
 BENCH_SERVERS = Path(__file__).resolve().parent / "bench_servers"
 HELLO = b"Hello, World!"
 DEFAULT_AGAINST = ("stdlib", "uvicorn")
-DEFAULT_DURATION = 10.0
+DEFAULT_DURATION = 5.0
+# Each server is measured this many times, the servers taking turns, and its median round is
+# the one reported: a shared machine's noise then hits every server alike.
+DEFAULT_ROUNDS = 3
 DEFAULT_CONNECTIONS = 50  # the spec's `wrk -c50`
 TARGET_VS_STDLIB = 20.0  # COURSE_SPEC §7, for chapter 9
 TARGET_VS_UVICORN = 1.0
@@ -97,6 +100,7 @@ class Row:
     load: Load | None = None
     note: str = ""  # why there are no figures
     parser: str = ""  # uvicorn: the HTTP parser it really used (h11 or httptools)
+    rounds: list[float] = field(default_factory=list)  # requests/s of each round; `load` is the median one
 
     @property
     def shown_name(self) -> str:
@@ -640,6 +644,7 @@ class Report:
     machine: dict
     rows: list[Row]
     ratios: list[dict]
+    rounds: int = 1
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -688,6 +693,7 @@ def throughput_benchmark(
     tool: str = "auto",
     impl: str = "solutions",
     json_path: str | os.PathLike | None = None,
+    rounds: int = DEFAULT_ROUNDS,
 ) -> int:
     """Measure each chapter's server (usually one) and each server of `against`, one after
     another; print the table and the ratios. 0 when every chapter's row has figures, 1 when
@@ -706,35 +712,46 @@ def throughput_benchmark(
             "a new connection when the server closes one)"
         )
     machine = machine_facts()
-    print(f"Throughput of GET / on 127.0.0.1: {duration:g} s per server, {connections} connections, load by {tool}.")
+    print(
+        f"Throughput of GET / on 127.0.0.1: {duration:g} s per server, {rounds} round(s) with the servers taking "
+        f"turns, {connections} connections, load by {tool}."
+    )
     if tool == "python":
         print("The Python load generator bounds the figures (install wrk for truer ones: apt-get install wrk).")
-    chapter_rows = []
+    chapter_rows: list[Row] = []
+    # (row, how to start its server): every server that can be measured, in table order.
+    turns: list[tuple[Row, Callable[[], ServerProcess]]] = []
     for chapter in chapters:
         # Like the other contenders, no line on stderr per request: the figures are the
         # server's, not its log's. Chapter 9 has the flag; earlier chapters always log.
         flags = ("--no-access-log",) if chapter.number >= 9 else ()
         shown = " ".join(("--port 0",) + flags)
         row = Row(f"chapter {chapter.number}", f"{chapter.slug} from {impl} (python -m {chapter.slug} {shown})")
-        print(f"  measuring {row.name}...", flush=True)
-        chapter_rows.append(measure(row, lambda: launch_server(chapter.slug, impl, flags, timeout=START_TIMEOUT), load))
+        chapter_rows.append(row)
+        turns.append((row, lambda slug=chapter.slug, flags=flags: launch_server(slug, impl, flags, timeout=START_TIMEOUT)))
     others = []
     for name in against:
         contender = CONTENDERS[name]
         row = Row(name, contender.label)
+        others.append(row)
         missing = missing_packages(contender)
         if missing:
             # "not installed: pip install -r requirements-bench.txt" for uvicorn itself.
             row.note = ("not installed" if missing == ["uvicorn"] else f"{', '.join(missing)} not installed") + f": {contender.install}"
-            others.append(row)
             continue
-        print(f"  measuring {name}...", flush=True)
-        others.append(measure(row, lambda: launch_bench_server(contender), load))
+        turns.append((row, lambda contender=contender: launch_bench_server(contender)))
+    results: dict[str, list[Row]] = {row.name: [] for row, _start in turns}
+    for number in range(1, rounds + 1):
+        for row, start in turns:
+            print(f"  round {number}/{rounds}: measuring {row.name}...", flush=True)
+            results[row.name].append(measure(Row(row.name, row.label), start, load))
+    for row, _start in turns:
+        take_median(row, results[row.name])
     ratios = [ratio for row in chapter_rows for ratio in compute_ratios(row, others)]
     machine["load_average_after"] = machine_facts()["load_average"]
     report = Report(
         [chapter.number for chapter in chapters], str(impl), tool, tool_detail, duration, connections, machine,
-        chapter_rows + others, ratios,
+        chapter_rows + others, ratios, rounds,
     )
     print()
     print(format_report(report))
@@ -742,6 +759,18 @@ def throughput_benchmark(
         Path(json_path).write_text(json.dumps(report.to_json(), indent=2) + "\n")
         print(f"\nWrote the figures to {json_path}")
     return 0 if all(row.load and row.load.requests for row in chapter_rows) else 1
+
+
+def take_median(row: Row, measured: list[Row]) -> None:
+    """Fill `row` from its rounds: the figures of the median round (by requests/s), every
+    round's requests/s, or the first reason a round had no figures."""
+    with_figures = sorted((one for one in measured if one.load and one.load.requests), key=lambda one: one.load.requests_per_s)
+    row.rounds = [one.load.requests_per_s for one in measured if one.load and one.load.requests]
+    chosen = with_figures[(len(with_figures) - 1) // 2] if with_figures else measured[0]
+    row.load, row.keep_alive, row.note = chosen.load, chosen.keep_alive, chosen.note
+    row.label, row.parser = measured[0].label, measured[0].parser
+    if with_figures and len(with_figures) < len(measured):
+        row.note = f"{len(measured) - len(with_figures)} of {len(measured)} rounds without figures"
 
 
 def compute_ratios(chapter_row: Row, others: list[Row]) -> list[dict]:
@@ -799,6 +828,11 @@ def format_report(report: Report) -> str:
         lines.append("errors: " + "; ".join(details))
     for row in report.rows:
         lines.append(f"  {row.shown_name:<{width}}  {row.label}")
+    if any(len(row.rounds) > 1 for row in report.rows):
+        lines.append("requests/s of each round (the table shows each server's median round):")
+        for row in report.rows:
+            if row.rounds:
+                lines.append(f"  {row.shown_name:<{width}}  " + " / ".join(format_number(value, 0) for value in row.rounds))
     lines.append("")
     spec_note = "" if report.chapters == [9] else " (COURSE_SPEC §7 sets the targets for chapter 9)"
     lines.append(f"ratios of requests/s{spec_note}:")
@@ -821,7 +855,10 @@ def format_report(report: Report) -> str:
             else ""
         )
     )
-    lines.append(f"load: {report.tool_detail}; {report.duration_s:g} s per server, {report.connections} connections")
+    lines.append(
+        f"load: {report.tool_detail}; {report.duration_s:g} s per server and round, {report.rounds} round(s), "
+        f"{report.connections} connections"
+    )
     if report.tool == "python":
         lines.append(
             "note: the Python load generator costs about as much CPU per request as a Python server, so "

@@ -15,7 +15,7 @@ from course.__main__ import main
 from course.bench import memory_benchmark
 from course.chapters import REPO_ROOT, get_chapter
 from course.pytest_plugin import require_tool
-from course.throughput import latency_bucket, parse_wrk, percentile_ms
+from course.throughput import Load, Row, latency_bucket, parse_wrk, percentile_ms, take_median
 
 
 def test_memory_benchmark_tells_streaming_from_reading_whole(tmp_path, capsys):
@@ -128,7 +128,7 @@ def test_python_load_measures_each_server_and_prints_ratios(tmp_path, capsys):
     """A short run with the course's own load generator: figures for every row, the ratios,
     the tool named and its figures said to be bounded by it."""
     figures = tmp_path / "bench.json"
-    code = main(["bench", "--chapter", "6", "--against", "stdlib", "--duration", "1.5", "--connections", "4",
+    code = main(["bench", "--chapter", "6", "--against", "stdlib", "--duration", "1.5", "--rounds", "1", "--connections", "4",
                  "--tool", "python", "--json", str(figures)])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -152,7 +152,7 @@ def test_wrk_measures_a_keep_alive_server(tmp_path, capsys):
     """The same through wrk, against the stdlib server speaking HTTP/1.1 (kept alive)."""
     require_tool("wrk", "the throughput benchmark loads servers with wrk when it is installed")
     figures = tmp_path / "bench.json"
-    code = main(["bench", "--chapter", "6", "--against", "stdlib-http11", "--duration", "1", "--connections", "4",
+    code = main(["bench", "--chapter", "6", "--against", "stdlib-http11", "--duration", "1", "--rounds", "1", "--connections", "4",
                  "--tool", "wrk", "--json", str(figures)])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -173,7 +173,7 @@ def test_a_server_that_answers_otherwise_gets_a_row_not_figures(tmp_path, capsys
     shutil.copytree(REPO_ROOT / "solutions" / "ch06_gzip", package, ignore=shutil.ignore_patterns("__pycache__"))
     app = package / "app.py"
     app.write_text(app.read_text().replace('"Hello, World!"', '"Hello!"'))
-    code = main(["bench", "--chapter", "6", "--impl", str(tmp_path), "--against", "none", "--duration", "1",
+    code = main(["bench", "--chapter", "6", "--impl", str(tmp_path), "--against", "none", "--duration", "1", "--rounds", "1",
                  "--tool", "python"])
     out = capsys.readouterr().out
     assert code == 1, out
@@ -187,8 +187,33 @@ def test_missing_uvicorn_gets_a_row_and_the_rest_runs(capsys, monkeypatch):
     import course.throughput as throughput
 
     monkeypatch.setattr(throughput, "find_spec", lambda name: None)
-    code = throughput.throughput_benchmark(get_chapter(6), ["uvicorn"], duration=1, connections=2, tool="python")
+    code = throughput.throughput_benchmark(get_chapter(6), ["uvicorn"], duration=1, connections=2, tool="python", rounds=1)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "not installed: pip install -r requirements-bench.txt" in out, out
     assert "chapter 6 / uvicorn" in out and "(uvicorn: no figures)" in out, out
+
+
+def test_rounds_report_the_median_round():
+    """With several rounds, a server's row shows its median round and every round's figure;
+    a round without figures is said, not averaged in."""
+
+    def round_with(requests_per_s):
+        row = Row("chapter 9", "label")
+        if requests_per_s is not None:
+            row.load = Load(int(requests_per_s), 1.0, requests_per_s, 1.0, 2.0, 0, 0)
+        else:
+            row.note = "did not start"
+        return row
+
+    row = Row("chapter 9", "label")
+    take_median(row, [round_with(5000.0), round_with(9000.0), round_with(7000.0)])
+    assert row.load.requests_per_s == 7000.0
+    assert row.rounds == [5000.0, 9000.0, 7000.0]
+    row = Row("chapter 9", "label")
+    take_median(row, [round_with(None), round_with(6000.0), round_with(8000.0)])
+    assert row.load.requests_per_s == 6000.0
+    assert "1 of 3 rounds without figures" in row.note
+    row = Row("chapter 9", "label")
+    take_median(row, [round_with(None)])
+    assert row.load is None and row.note == "did not start"
