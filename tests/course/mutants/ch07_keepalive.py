@@ -297,7 +297,7 @@ MUTANTS = [
         "timeout_flag_is_an_integer",
         "parses --keep-alive-timeout as an integer, so `0.8` is refused",
         "__main__.py",
-        "        type=float,\n        default=5.0,\n",
+        "        type=seconds,\n        default=5.0,\n",
         "        type=int,\n        default=5,\n",
     ),
     Mutant(
