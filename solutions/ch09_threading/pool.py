@@ -99,7 +99,7 @@ class ThreadedServer:
                 log(f"{client.address}: connection lost: {error}")
                 client.connection.close()
             except Exception:
-                # A bug, or a client gone mid-response: it ends this connection, never the worker.
+                # A bug in a handler: it ends this connection, never the worker.
                 log(f"{client.address}: error while serving:\n{traceback.format_exc()}")
                 client.connection.close()
         # END SOLUTION
