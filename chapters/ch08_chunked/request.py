@@ -290,6 +290,16 @@ MAX_CHUNK_LINE = 4096
 
 
 @dataclass
+class ChunkedProgress:
+    """How far a growing buffer's chunked body has been decoded, so that the next call can go
+    on from there instead of decoding it all again (see maybe_split_chunked)."""
+
+    position: int = 0  # where the next chunk's size line starts
+    pieces: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each chunk's data
+    total: int = 0  # bytes of chunk data so far
+
+
+@dataclass
 class ChunkedBody:
     """A decoded chunked body: the data, the trailer fields, and the bytes after it."""
 
@@ -326,13 +336,17 @@ def parse_chunk_size(line: bytes) -> int:
 
 
 # --8<-- [start:maybe_split_chunked]
-def maybe_split_chunked(buffer: bytes, max_body: int, max_trailers: int = 8192) -> ChunkedBody | None:
+def maybe_split_chunked(
+    buffer: bytes, max_body: int, max_trailers: int = 8192, progress: ChunkedProgress | None = None
+) -> ChunkedBody | None:
     """Decode a chunked body from the bytes received after the head, or None ("need more").
 
     Chunks are size-line CRLF data CRLF, until a zero-size chunk; then trailer fields and a
     blank line. Raises HttpError(400) for malformed framing, HttpError(413) once the data
     would exceed `max_body` (before that data has arrived), HttpError(431) for trailers over
-    `max_trailers` bytes. Each call decodes from the start: the caller passes all it has.
+    `max_trailers` bytes. Without `progress`, each call decodes from the start of `buffer`.
+    A caller whose buffer only grows passes the same ChunkedProgress to every call: each
+    call then goes on where the last one stopped, and records its own complete chunks.
     """
     # TODO(task 8.2): Decode chunked bodies. Read section 8.2 of chapter 8 (docs/chapters/ch08_chunked.md).
     raise NotImplementedError("task 8.2 (Decode chunked bodies) is still to do: see docs/chapters/ch08_chunked.md")

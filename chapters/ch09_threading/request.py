@@ -307,6 +307,16 @@ MAX_CHUNK_LINE = 4096
 
 
 @dataclass
+class ChunkedProgress:
+    """How far a growing buffer's chunked body has been decoded, so that the next call can go
+    on from there instead of decoding it all again (see maybe_split_chunked)."""
+
+    position: int = 0  # where the next chunk's size line starts
+    pieces: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each chunk's data
+    total: int = 0  # bytes of chunk data so far
+
+
+@dataclass
 class ChunkedBody:
     """A decoded chunked body: the data, the trailer fields, and the bytes after it."""
 
@@ -351,28 +361,33 @@ def parse_chunk_size(line: bytes) -> int:
 
 
 # --8<-- [start:maybe_split_chunked]
-def maybe_split_chunked(buffer: bytes, max_body: int, max_trailers: int = 8192) -> ChunkedBody | None:
+def maybe_split_chunked(
+    buffer: bytes, max_body: int, max_trailers: int = 8192, progress: ChunkedProgress | None = None
+) -> ChunkedBody | None:
     """Decode a chunked body from the bytes received after the head, or None ("need more").
 
     Chunks are size-line CRLF data CRLF, until a zero-size chunk; then trailer fields and a
     blank line. Raises HttpError(400) for malformed framing, HttpError(413) once the data
     would exceed `max_body` (before that data has arrived), HttpError(431) for trailers over
-    `max_trailers` bytes. Each call decodes from the start: the caller passes all it has.
+    `max_trailers` bytes. Without `progress`, each call decodes from the start of `buffer`.
+    A caller whose buffer only grows passes the same ChunkedProgress to every call: each
+    call then goes on where the last one stopped, and records its own complete chunks.
     """
-    pieces = []  # (start, end) of each chunk's data in buffer: joined once, at the end
-    total = 0
-    position = 0
+    # Decoding everything again after each recv would cost, over a whole upload, the square
+    # of its number of chunks: a client trickling one-byte chunks could keep a server busy
+    # for minutes with one megabyte. Remembering where we stopped keeps the cost linear.
+    if progress is None:
+        progress = ChunkedProgress()
     while True:
-        line = maybe_line(buffer, position, MAX_CHUNK_LINE)
+        line = maybe_line(buffer, progress.position, MAX_CHUNK_LINE)
         if line is None:
             return None
         size_line, data_start = line
         size = parse_chunk_size(size_line)
         if size == 0:
             break
-        total += size
         # Refuse as soon as the size is known: no need to receive data we will not keep.
-        if total > max_body:
+        if progress.total + size > max_body:
             raise HttpError(413, f"the body is larger than {max_body} bytes")
         data_end = data_start + size
         if len(buffer) < data_end + 2:
@@ -380,8 +395,10 @@ def maybe_split_chunked(buffer: bytes, max_body: int, max_trailers: int = 8192) 
         # RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
         if buffer[data_end : data_end + 2] != b"\r\n":
             raise HttpError(400, "chunk data must be followed by CRLF, exactly where its size says")
-        pieces.append((data_start, data_end))
-        position = data_end + 2
+        # A whole chunk: the next call need not read it again.
+        progress.pieces.append((data_start, data_end))
+        progress.total += size
+        progress.position = data_end + 2
     # The last chunk's line is read: the trailer section starts right after it.
     trailers = []
     trailers_start = position = data_start
@@ -399,6 +416,6 @@ def maybe_split_chunked(buffer: bytes, max_body: int, max_trailers: int = 8192) 
         if not field_line:
             break
         trailers.append(parse_header_line(field_line))
-    body = b"".join(bytes(buffer[start:end]) for start, end in pieces)
+    body = b"".join(bytes(buffer[start:end]) for start, end in progress.pieces)
     return ChunkedBody(body, trailers, bytes(buffer[position:]))
 # --8<-- [end:maybe_split_chunked]

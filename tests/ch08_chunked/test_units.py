@@ -170,6 +170,34 @@ def test_maybe_split_chunked_one_byte_at_a_time(chapter_module):
 
 @pytest.mark.task("8.2")
 @pytest.mark.points(2)
+def test_maybe_split_chunked_goes_on_where_it_stopped(chapter_module):
+    """Given one ChunkedProgress for a growing buffer, each call records its whole chunks and
+    the next starts after them (decoding from the start each time is quadratic)."""
+    request_module = chapter_module("request")
+    buffer = bytearray()
+    progress = request_module.ChunkedProgress()
+    pieces = [b"3\r\nabc\r\n", b"2;e\r\nde\r\n", b"1\r\nf", b"\r\n", b"0\r\n\r\n"]
+    for index, piece in enumerate(pieces[:-1]):
+        buffer += piece
+        got = request_module.maybe_split_chunked(buffer, 1 << 20, 8192, progress)
+        assert got is None, f"after {show_bytes(bytes(buffer))} the body is not complete: expected None, got {got!r}"
+    assert progress.total == 6 and progress.position == len(buffer), (
+        f"after the whole chunks {show_bytes(bytes(buffer))}, the progress must count 6 bytes of data and point "
+        f"just past them (position {len(buffer)}); it says total={progress.total}, position={progress.position}"
+    )
+    # The chunks already recorded are not read again: bytes that no longer parse, at positions
+    # already passed, go unnoticed.
+    buffer[0:1] = b"Z"
+    buffer += pieces[-1]
+    got = request_module.maybe_split_chunked(buffer, 1 << 20, 8192, progress)
+    assert got is not None and got.body == b"abcdef", (
+        "with the same progress, maybe_split_chunked must go on from progress.position, not decode "
+        f"{show_bytes(bytes(buffer))} from the start again; it gave {got!r}"
+    )
+
+
+@pytest.mark.task("8.2")
+@pytest.mark.points(2)
 def test_maybe_split_chunked_keeps_trailers_apart_and_the_rest(chapter_module):
     """Trailer fields come back as a list (not in the body); the bytes after the blank line are `rest`."""
     after = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
