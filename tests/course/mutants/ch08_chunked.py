@@ -22,8 +22,10 @@ HTTP10_RULE = """    if request.version == "HTTP/1.0":
         raise HttpError(400, "Transfer-Encoding is not allowed in an HTTP/1.0 request")
 """
 READ_CHUNKED_LOOP = """    received = bytearray(buffer)
+    # `received` only grows, so each call can go on where the last one stopped.
+    progress = ChunkedProgress()
     while True:
-        chunked = maybe_split_chunked(received, settings.max_body, settings.max_head)
+        chunked = maybe_split_chunked(received, settings.max_body, settings.max_head, progress)
         if chunked is not None:
             return chunked
         received += receive(connection, CHUNKED_RECEIVE_SIZE, f"after {len(received)} bytes of a chunked body")"""
@@ -103,13 +105,16 @@ MUTANTS = [
         "crlf_after_data_searched",
         "looks for the next CRLF after a chunk's data, so data longer than its size is accepted",
         "request.py",
-        CRLF_CHECK + """        pieces.append((data_start, data_end))
-        position = data_end + 2""",
+        CRLF_CHECK + """        # A whole chunk: the next call need not read it again.
+        progress.pieces.append((data_start, data_end))
+        progress.total += size
+        progress.position = data_end + 2""",
         """        next_line = buffer.find(b"\\r\\n", data_end)
         if next_line < 0:
             return None
-        pieces.append((data_start, data_end))
-        position = next_line + 2""",
+        progress.pieces.append((data_start, data_end))
+        progress.total += size
+        progress.position = next_line + 2""",
     ),
     Mutant(
         CHAPTER,
@@ -118,7 +123,7 @@ MUTANTS = [
         "request.py",
         "        if size == 0:\n            break",
         """        if size == 0:
-            body = b"".join(bytes(buffer[start:end]) for start, end in pieces)
+            body = b"".join(bytes(buffer[start:end]) for start, end in progress.pieces)
             return ChunkedBody(body, [], bytes(buffer[data_start:]))""",
     ),
     Mutant(
@@ -158,7 +163,7 @@ MUTANTS = [
         "max_body_not_applied",
         "never applies --max-body to a chunked body",
         "request.py",
-        """        if total > max_body:
+        """        if progress.total + size > max_body:
             raise HttpError(413, f"the body is larger than {max_body} bytes")
 """,
         "",
@@ -168,7 +173,7 @@ MUTANTS = [
         "max_body_per_chunk",
         "applies --max-body to each chunk instead of to their total",
         "request.py",
-        "        if total > max_body:",
+        "        if progress.total + size > max_body:",
         "        if size > max_body:",
     ),
     Mutant(
