@@ -19,7 +19,6 @@ import gzip
 import http.client
 import re
 import subprocess
-import time
 import zlib
 
 import h11
@@ -68,9 +67,7 @@ def get(target, accept_encoding=None, version=b"HTTP/1.1", extra=b"", method=b"G
 
 
 def fail_client(server, problem):
-    # A moment for the server's own account of the failure (a traceback) to reach its stderr,
-    # which the report shows under the failure.
-    time.sleep(0.2)
+    # The report waits for the server's last stderr itself (PipeDrain.settle).
     pytest.fail(f"{problem}\n{server.hint.render()}", pytrace=False)
 
 
